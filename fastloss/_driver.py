@@ -1,0 +1,137 @@
+"""Python side of the fused elementwise reductions.
+
+An elementwise family provides three kernels with one calling convention
+(see ``fastloss/_kernels/regression.py``)::
+
+    reduce(*head, *ops, partials)                 # partials[c] = chunk sums
+    reduce_grad(*head, *ops, gscale, grad, partials)
+    pointwise(*head, *ops, out, grad, want_grad)  # reduction="none"
+
+``head`` is a tuple of scalars (loss kind, parameters, flags); ``ops`` are
+arrays of the input's shape (``None`` for an absent optional operand, which
+the kernel receives as a 1-element placeholder and must not read).
+
+:func:`run` reads contiguous native operands in place with a single kernel
+call.  Anything else (non-contiguous, byte-swapped, broadcast weights,
+memory-mapped arrays of another layout) is streamed through NumPy's buffered
+iterator in C order, in blocks of :data:`BLOCK` elements: never a full-size
+temporary.  Chunk partials are combined with ``math.fsum``, which is exact,
+so the result does not depend on the thread count or on the order chunks
+finish in.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from types import ModuleType
+from typing import Sequence
+
+import numpy as np
+
+from ._checks import is_direct
+
+#: Elements per block on the buffered path (8 MiB of float64 per operand).
+BLOCK = 1 << 20
+_CHUNK = 1 << 14  # must equal fastloss._jit.CHUNK (checked in the tests)
+
+
+def _nchunks(n: int) -> int:
+    return (n + _CHUNK - 1) // _CHUNK
+
+
+def check_out(buf, name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """Validate a caller-supplied output buffer (``grad_out=``/``out=``)."""
+    if not isinstance(buf, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(buf).__name__}")
+    if buf.shape != tuple(shape) or buf.dtype != dtype:
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)} and dtype {dtype}, "
+            f"got shape {buf.shape} and dtype {buf.dtype}"
+        )
+    if not buf.flags.c_contiguous or not buf.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous array")
+    return buf
+
+
+def run(
+    kernels: ModuleType,
+    head: tuple,
+    ops: Sequence[np.ndarray | None],
+    dtype: np.dtype,
+    reduction: str,
+    return_grad: bool,
+    grad_out: np.ndarray | None = None,
+):
+    """Run an elementwise loss.
+
+    Returns ``(total, count, out, grad)``: ``total`` the float64 sum of the
+    (weighted) per-element losses (``nan`` when ``reduction="none"``),
+    ``count`` the number of elements, ``out`` the per-element losses for
+    ``reduction="none"`` (else ``None``) and ``grad`` the gradient of the
+    returned loss (``None`` unless ``return_grad``).  For ``"mean"`` the
+    gradient is scaled by ``1/count``.
+    """
+    first = ops[0]
+    shape = first.shape
+    n = int(first.size)
+    placeholder = np.zeros(1, dtype=dtype)
+    present = [o is not None for o in ops]
+    arrays = [o for o in ops if o is not None]
+    gscale = 1.0 / n if (reduction == "mean" and n > 0) else 1.0
+
+    out = np.empty(shape, dtype=dtype) if reduction == "none" else None
+    grad = None
+    if return_grad:
+        grad = check_out(grad_out, "grad_out", shape, dtype) if grad_out is not None else np.empty(shape, dtype=dtype)
+    out_flat = out.reshape(-1) if out is not None else placeholder
+    grad_flat = grad.reshape(-1) if grad is not None else placeholder
+
+    def call(blocks, lo, hi):
+        it = iter(blocks)
+        full = [next(it) if p else placeholder for p in present]
+        if reduction == "none":
+            kernels.pointwise(*head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
+            return None
+        partials = np.empty(_nchunks(hi - lo), dtype=np.float64)
+        if return_grad:
+            kernels.reduce_grad(*head, *full, gscale, grad_flat[lo:hi], partials)
+        else:
+            kernels.reduce(*head, *full, partials)
+        return partials
+
+    parts = []
+    if n == 0:
+        pass
+    elif all(is_direct(a, dtype) for a in arrays):
+        parts.append(call([a.reshape(-1) for a in arrays], 0, n))
+    else:
+        it = np.nditer(
+            arrays,
+            flags=["external_loop", "buffered", "zerosize_ok"],
+            op_flags=[["readonly"]] * len(arrays),
+            op_dtypes=[dtype] * len(arrays),
+            casting="same_kind",
+            order="C",
+            buffersize=BLOCK,
+        )
+        lo = 0
+        for blocks in it:
+            hi = lo + blocks[0].size
+            parts.append(call(blocks, lo, hi))
+            lo = hi
+
+    if reduction == "none":
+        return math.nan, n, out, grad
+    total = math.fsum(itertools.chain.from_iterable(parts))
+    return total, n, out, grad
+
+
+def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, grad, return_grad: bool):
+    """Turn the driver's float64 total into the value a loss returns."""
+    if reduction == "none":
+        value = out
+    elif reduction == "sum":
+        value = dtype.type(total)
+    else:
+        value = dtype.type(total / count) if count > 0 else dtype.type(math.nan)
+    return (value, grad) if return_grad else value

@@ -1,0 +1,4 @@
+"""fastloss.calibration (in progress)."""
+from __future__ import annotations
+
+__all__: list[str] = []

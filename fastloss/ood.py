@@ -1,0 +1,4 @@
+"""fastloss.ood (in progress)."""
+from __future__ import annotations
+
+__all__: list[str] = []
