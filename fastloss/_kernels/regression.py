@@ -25,8 +25,11 @@ _LN2 = 0.6931471805599453
 
 @kernel(inline=True)
 def _sign(d):
-    # np.sign keeps NaN (and gives 0 at 0, as torch's l1 backward does).
-    return np.sign(d)
+    # sign with sign(0) = 0 (as torch's l1 backward) and NaN kept, written as
+    # selects: np.sign's branches stopped the gradient loops vectorising.
+    s = 1.0 if d > 0.0 else 0.0
+    s = -1.0 if d < 0.0 else s
+    return d if d != d else s
 
 
 @kernel(inline=True)
@@ -67,12 +70,13 @@ def element(kind, p, x, t):
     elif kind == LOG_COSH:
         return _log_cosh(d), math.tanh(d)
     else:  # QUANTILE (pinball), residual u = target - input
+        # Branch-free (selects) so the gradient loop vectorises.  At u == 0
+        # the gradient is 0, a valid subgradient; NaN stays NaN.
         u = -d
-        if u > 0.0:
-            return p * u, -p
-        elif u < 0.0:
-            return (p - 1.0) * u, 1.0 - p
-        return 0.0 * u, 0.0 * u  # 0 (a valid subgradient), NaN stays NaN
+        loss = p * u if u >= 0.0 else (p - 1.0) * u
+        g = -p if u > 0.0 else 0.0
+        g = 1.0 - p if u < 0.0 else g
+        return loss, (d if d != d else g)
 
 
 @kernel(parallel=True)
