@@ -1,0 +1,372 @@
+"""Fused kernels for the classification losses.
+
+Two groups:
+
+* **Elementwise** (binary cross-entropy on probabilities or logits, sigmoid
+  focal loss, KL divergence): the :mod:`fastloss._driver` calling convention
+  (``reduce`` / ``reduce_grad`` / ``pointwise``) with
+  ``head = (kind, a, b, has_w, has_pw)`` and operands ``(x, t, w, pw)``.  One
+  run-time ``kind`` switch per kernel keeps compiles to one per dtype.
+* **Row-wise softmax** (cross-entropy with index or probability targets,
+  softmax focal loss): :func:`rows` over a C-contiguous ``(R, C)`` array, one
+  row per ``prange`` iteration, three sweeps over a row that stays in L2:
+  max; ``exp(z - max)`` summed (and stored in the gradient row when one is
+  wanted); the gradient ``scale * e_j - correction`` written in place.  The
+  per-row loss goes to ``rowloss`` (float64) and the wrapper sums it with
+  ``math.fsum``, so results do not depend on the thread count.
+
+Transcendentals in the hot loops use :func:`fexp`/:func:`flog` (vectorisable:
+pip's llvmlite has no SVML).  Everything is computed in float64.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._jit import CHUNK, kernel, numba
+from ._math import fexp, flog
+
+BCE, BCE_LOGITS, FOCAL, KL, KL_LOG = range(5)
+CE_INDEX, CE_SOFT, FOCAL_INDEX = range(3)
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_SQRT2M1 = 0.41421356237309503
+_HALF_SQRT2M1 = -0.2928932188134524  # sqrt(2)/2 - 1
+
+
+@kernel(inline=True)
+def _log1pf(f, dk):
+    """dk*ln2 + log(1 + f) for f in [sqrt(2)/2 - 1, sqrt(2) - 1], f exact.
+
+    fdlibm's e_log.c kernel, fed with an exactly known ``f`` instead of
+    ``m - 1`` so that ``log1p`` keeps full relative accuracy for tiny ``f``
+    (``flog(1 + f)`` would round ``1 + f`` first).
+    """
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    R = t2 + t1
+    hfsq = 0.5 * f * f
+    return dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
+
+
+@kernel(inline=True)
+def log1p01(e):
+    """log(1 + e) for e in [0, 1] (the softplus tail log(1 + exp(-|x|)))."""
+    if e > _SQRT2M1:
+        # 1 + e = 2 (1 + f) with f = (e - 1)/2, exact for e in [0.41, 1].
+        return _log1pf(0.5 * e - 0.5, 1.0)
+    return _log1pf(e, 0.0)
+
+
+@kernel(inline=True)
+def log1m(x):
+    """log(1 - x) for x <= 1 (log1p(-x)), full relative accuracy for tiny x."""
+    if x >= 0.5 or x < _HALF_SQRT2M1:
+        return flog(1.0 - x)  # 1 - x exact (x >= 0.5) or no cancellation (x < -0.29)
+    if x > 0.2928932188134524:
+        # 1 - x = (1 + f)/2 with f = 1 - 2x (exact).
+        return _log1pf(1.0 - 2.0 * x, -1.0)
+    return _log1pf(-x, 0.0)
+
+
+@kernel(inline=True)
+def element(kind, a, b, x, t, pw):
+    """(loss, d loss / d x) of one element, in float64 (``pw``: pos_weight)."""
+    if kind == BCE:
+        # PyTorch clamps both logs at -100.  The gradient is the true
+        # derivative of that clamped loss (0 where a clamp is active).
+        lx = flog(x)
+        l1 = log1m(x)
+        g = 0.0
+        if lx > -100.0:
+            g -= t / x
+        else:
+            lx = -100.0
+        if l1 > -100.0:
+            g += (1.0 - t) / (1.0 - x)
+        else:
+            l1 = -100.0
+        if x != x:
+            g = x
+        return -(t * lx + (1.0 - t) * l1), g
+    if kind == KL:
+        lt = t * flog(t)
+        if t == 0.0:
+            lt = 0.0  # xlogy(0, 0) = 0
+        return lt - t * x, -t
+    if kind == KL_LOG:
+        et = fexp(t)
+        return et * (t - x), -et
+    # Logistic losses.  e = exp(-|x|) in (0, 1]; q = e/(1+e) is the smaller
+    # of sigmoid(x) and 1 - sigmoid(x), r = 1/(1+e) the larger: both are
+    # accurate to full relative precision, so nothing cancels for |x| large.
+    e = fexp(-abs(x))
+    r = 1.0 / (1.0 + e)
+    q = e * r
+    L = log1p01(e)  # softplus(-|x|)
+    pos = x >= 0.0
+    if kind == BCE_LOGITS:
+        lw = 1.0 + (pw - 1.0) * t
+        if pos:
+            return (1.0 - t) * x + lw * L, (1.0 - t) - lw * q
+        return -pw * t * x + lw * L, lw * q - pw * t
+    # FOCAL (torchvision.ops.sigmoid_focal_loss): alpha = a, gamma = b.
+    if pos:
+        ce = (1.0 - t) * x + L
+        gce = (1.0 - t) - q
+        p = r
+        pm = q
+    else:
+        ce = -t * x + L
+        gce = q - t
+        p = q
+        pm = r
+    m = p * (1.0 - t) + pm * t  # 1 - p_t
+    if b == 2.0:
+        mg = m * m
+        dmg = 2.0 * m
+    elif b == 0.0:
+        mg = 1.0
+        dmg = 0.0
+    else:
+        mg = fexp(b * flog(m))  # m^gamma; m = 0 gives 0 for gamma > 0
+        dmg = b * mg / m if m > 0.0 else 0.0  # the limit of the whole term is 0
+    at = 1.0
+    if a >= 0.0:
+        at = a * t + (1.0 - a) * (1.0 - t)
+    loss = at * ce * mg
+    g = at * (gce * mg + ce * dmg * (p * pm) * (1.0 - 2.0 * t))
+    if x != x:
+        loss = x
+        g = x
+    return loss, g
+
+
+@kernel(parallel=True)
+def reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
+    """partials[c] = sum of (weighted) losses of chunk c."""
+    n = x.size
+    for c in numba.prange(partials.size):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        xs = x[lo:hi]
+        ts = t[lo:hi]
+        acc = 0.0
+        if has_pw:
+            ps = pw[lo:hi]
+            for i in range(xs.size):
+                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), np.float64(ps[i]))
+                acc += l * (np.float64(w[lo + i]) if has_w else 1.0)
+        elif has_w:
+            ws = w[lo:hi]
+            for i in range(xs.size):
+                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
+                acc += l * np.float64(ws[i])
+        else:
+            for i in range(xs.size):
+                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
+                acc += l
+        partials[c] = acc
+
+
+@kernel(parallel=True)
+def reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
+    """As :func:`reduce`, and grad[i] = gscale * w[i] * dloss/dx[i] in the same pass."""
+    n = x.size
+    for c in numba.prange(partials.size):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        xs = x[lo:hi]
+        ts = t[lo:hi]
+        gs = grad[lo:hi]
+        acc = 0.0
+        if has_pw:
+            ps = pw[lo:hi]
+            for i in range(xs.size):
+                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), np.float64(ps[i]))
+                wi = np.float64(w[lo + i]) if has_w else 1.0
+                acc += l * wi
+                gs[i] = g * (wi * gscale)
+        elif has_w:
+            ws = w[lo:hi]
+            for i in range(xs.size):
+                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
+                wi = np.float64(ws[i])
+                acc += l * wi
+                gs[i] = g * (wi * gscale)
+        else:
+            for i in range(xs.size):
+                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
+                acc += l
+                gs[i] = g * gscale
+        partials[c] = acc
+
+
+@kernel(parallel=True)
+def pointwise(kind, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
+    """out[i] = (weighted) loss of element i; grad[i] its derivative if wanted."""
+    n = x.size
+    nchunks = (n + CHUNK - 1) // CHUNK
+    for c in numba.prange(nchunks):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        xs = x[lo:hi]
+        ts = t[lo:hi]
+        os = out[lo:hi]
+        for i in range(xs.size):
+            pwi = np.float64(pw[lo + i]) if has_pw else 1.0
+            l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
+            wi = np.float64(w[lo + i]) if has_w else 1.0
+            os[i] = l * wi
+            if want_grad:
+                grad[lo + i] = g * wi
+
+
+@kernel(inline=True)
+def _rowmax(xi):
+    # Eight independent running maxima: a plain ``if v > m`` reduction does
+    # not vectorise without ``nnan``.  NaN is skipped here but still reaches
+    # the loss through exp(NaN - m).
+    C = xi.size
+    m0 = -np.inf
+    m1 = -np.inf
+    m2 = -np.inf
+    m3 = -np.inf
+    C4 = C - C % 4
+    for j in range(0, C4, 4):
+        v0 = np.float64(xi[j])
+        v1 = np.float64(xi[j + 1])
+        v2 = np.float64(xi[j + 2])
+        v3 = np.float64(xi[j + 3])
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+    for j in range(C4, C):
+        v = np.float64(xi[j])
+        m0 = v if v > m0 else m0
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
+
+
+@kernel(parallel=True)
+def rows(kind, x, tgt, t, cw, has_cw, sw, ign, eps, gamma, gscale, want_grad, grad, rowloss):
+    """Softmax losses over the rows of a C-contiguous (R, C) array.
+
+    kind CE_INDEX: cross-entropy with class indices ``tgt`` (R,), class
+    weights ``cw`` (C,) (``sw`` their sum), label smoothing ``eps``;
+    CE_SOFT: cross-entropy with probabilities ``t`` (R, C); FOCAL_INDEX:
+    softmax focal loss with per-class ``cw`` (alpha) and ``gamma``.
+    rowloss[i] = (weighted) loss of row i; grad[i] = gscale * its gradient
+    (``grad`` may be ``x`` itself: every element is read before it is
+    written).  Ignored rows get loss 0 and a zero gradient row.
+    """
+    R, C = x.shape
+    cinv = 1.0 / C if C > 0 else 0.0
+    for i in numba.prange(R):
+        xi = x[i]
+        gi = grad[i] if want_grad else grad[0]
+        ti = t[i] if kind == CE_SOFT else t[0]
+        y = 0
+        zy = 0.0
+        wy = 1.0
+        if kind != CE_SOFT:
+            y = tgt[i]
+            if y == ign:
+                rowloss[i] = 0.0
+                if want_grad:
+                    for j in range(C):
+                        gi[j] = 0.0
+                continue
+            zy = np.float64(xi[y])  # read before an in-place gradient overwrites it
+            if has_cw:
+                wy = cw[y]
+        m = _rowmax(xi)
+        # Sweep 2: s = sum exp(z - m), stored in the gradient row if wanted;
+        # with smoothing or soft targets also the weighted sums needed.
+        s = 0.0
+        tw = 0.0  # soft: sum_c w_c t'_c
+        zw = 0.0  # sum_c w_c t'_c (z_c - m)  (smoothing: sum_c w_c (z_c - m))
+        general = kind == CE_SOFT or eps != 0.0
+        if not general:
+            if want_grad:
+                for j in range(C):
+                    e = fexp(np.float64(xi[j]) - m)
+                    s += e
+                    gi[j] = e
+            else:
+                for j in range(C):
+                    s += fexp(np.float64(xi[j]) - m)
+        else:
+            for j in range(C):
+                d = np.float64(xi[j]) - m
+                e = fexp(d)
+                s += e
+                wj = cw[j] if has_cw else 1.0
+                if kind == CE_SOFT:
+                    wj = wj * ((1.0 - eps) * np.float64(ti[j]) + eps * cinv)
+                    tw += wj
+                zw += wj * d
+                if want_grad:
+                    gi[j] = e
+        ls = math.log(s)
+        if kind == CE_SOFT:
+            rowloss[i] = tw * ls - zw
+            if want_grad:
+                A = gscale * tw / s
+                for j in range(C):
+                    wj = cw[j] if has_cw else 1.0
+                    tj = (1.0 - eps) * np.float64(ti[j]) + eps * cinv
+                    gi[j] = np.float64(gi[j]) * A - gscale * (wj * tj)
+            continue
+        nll = ls + m - zy  # -log softmax(z)_y
+        if kind == CE_INDEX:
+            rowloss[i] = (1.0 - eps) * wy * nll + eps * cinv * (sw * ls - zw)
+            if want_grad:
+                A = gscale * ((1.0 - eps) * wy + eps * cinv * sw) / s
+                if eps != 0.0:
+                    B = gscale * eps * cinv
+                    if has_cw:
+                        for j in range(C):
+                            gi[j] = np.float64(gi[j]) * A - B * cw[j]
+                    else:
+                        for j in range(C):
+                            gi[j] = np.float64(gi[j]) * A - B
+                else:
+                    for j in range(C):
+                        gi[j] = np.float64(gi[j]) * A
+                gi[y] = np.float64(gi[y]) - gscale * (1.0 - eps) * wy
+            continue
+        # FOCAL_INDEX: loss = -a_y (1 - p_y)^gamma log p_y.
+        lp = -nll
+        p = math.exp(lp)
+        mm = -math.expm1(lp)  # 1 - p_y without cancellation
+        if gamma == 0.0:
+            mg = 1.0
+        else:
+            mg = mm**gamma
+        rowloss[i] = -wy * mg * lp
+        if want_grad:
+            # d loss / d z_j = a_y F (p_j - [j == y]),
+            # F = (1-p)^g - g (1-p)^(g-1) p log p  (F -> 0 as p -> 1 for g > 0).
+            if mm > 0.0:
+                F = mg - gamma * mg * p * lp / mm
+            else:
+                F = 1.0 if gamma == 0.0 else 0.0
+            A = gscale * wy * F / s
+            for j in range(C):
+                gi[j] = np.float64(gi[j]) * A
+            gi[y] = np.float64(gi[y]) - gscale * wy * F
