@@ -1,0 +1,643 @@
+"""Kernels for CTC decoding and edit distances.
+
+Greedy decoding, prefix beam search and the edit-distance dynamic programme
+all run here, parallel over utterances (or sentence pairs), with no Python
+work per frame, per beam or per sentence.  The wrappers in
+:mod:`fastloss.decode` validate every index first; nothing here checks
+arguments.
+
+Log-probabilities arrive as a C-contiguous 3-D array, ``(T, N, C)`` or
+``(N, T, C)`` (``bf`` = batch first), in float32 or float64; every score is
+accumulated in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import kernel, numba
+from ._math import fexp, flog1p_exp_neg
+
+NEG_INF = -np.inf
+
+# ----------------------------------------------------------------------------
+# Greedy (best path) decoding
+# ----------------------------------------------------------------------------
+
+#: Frames per greedy block: the argmax pass runs over (utterance, block) pairs
+#: so that a batch of one long utterance still uses every thread.
+GREEDY_BLOCK = 512
+
+
+@kernel(parallel=True)
+def greedy(x, bf, lengths, merge_repeated, blank, best, partials, tokens, ntok, score):
+    """Best path per utterance.
+
+    Phase 1 (parallel over (utterance, block of frames)): best[n, t] = argmax
+    over symbols (first maximum, first NaN as np.argmax), partials[n, b] = sum
+    of the block's maxima.  Phase 2 (parallel over utterances): collapse
+    repeats, drop blanks, add the block partials in a fixed order (so the
+    score does not depend on the thread count).
+    """
+    if bf:
+        N = x.shape[0]
+    else:
+        N = x.shape[1]
+    C = x.shape[2]
+    nb = partials.shape[1]
+    for job in numba.prange(N * nb):
+        n = job // nb
+        b = job - n * nb
+        lo = b * GREEDY_BLOCK
+        hi = min(lo + GREEDY_BLOCK, lengths[n])
+        acc = 0.0
+        for t in range(lo, hi):
+            if bf:
+                row = x[n, t]
+            else:
+                row = x[t, n]
+            m = row[0]
+            k = 0
+            for c in range(1, C):
+                v = row[c]
+                if v > m or (v != v and m == m):
+                    m = v
+                    k = c
+            best[n, t] = k
+            acc += np.float64(m)
+        partials[n, b] = acc
+    for n in numba.prange(N):
+        s = 0.0
+        for b in range(nb):
+            s += partials[n, b]
+        score[n] = s
+        cnt = 0
+        prev = -1
+        for t in range(lengths[n]):
+            k = best[n, t]
+            if k != blank and (not merge_repeated or k != prev):
+                tokens[n, cnt] = k
+                cnt += 1
+            prev = k
+        ntok[n] = cnt
+
+
+# ----------------------------------------------------------------------------
+# CTC prefix beam search
+# ----------------------------------------------------------------------------
+
+
+@kernel(inline=True)
+def _logaddexp(a, b):
+    if a < b:
+        a, b = b, a
+    if b == NEG_INF:
+        return a
+    return a + flog1p_exp_neg(a - b)
+
+
+@kernel()
+def _insert(cand_score, cand_order, k, cnt, score, idx):
+    """Keep the k best candidates in cand_order[:cnt] (best first); ties keep
+    the earlier candidate first, so the result is deterministic.  Returns the
+    new count."""
+    if cnt == k:
+        if not (score > cand_score[cand_order[cnt - 1]]):
+            return cnt
+        pos = cnt - 1
+    else:
+        pos = cnt
+        cnt += 1
+    while pos > 0 and score > cand_score[cand_order[pos - 1]]:
+        cand_order[pos] = cand_order[pos - 1]
+        pos -= 1
+    cand_order[pos] = idx
+    cand_score[idx] = score
+    return cnt
+
+
+@kernel()
+def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
+                out_tokens, out_len, out_score, top_k):
+    """Prefix beam search over one utterance's (T, C) log-probabilities.
+
+    Prefixes live in a trie (parent, token) whose nodes are unique per label
+    sequence (a child is looked up before it is created), so two beams hold
+    the same prefix exactly when they point to the same node, and merging
+    equal prefixes is exact.  Each beam keeps log P(prefix, ends in blank)
+    and log P(prefix, ends in a label).  Returns the number of hypotheses.
+    """
+    C = lp.shape[1]
+    max_nodes = 1 + T * W
+    parent = np.empty(max_nodes, np.int32)
+    ntoken = np.empty(max_nodes, np.int32)
+    first_child = np.full(max_nodes, -1, np.int32)
+    next_sib = np.full(max_nodes, -1, np.int32)
+    beam_of = np.full(max_nodes, -1, np.int32)  # node -> beam index (this frame)
+    parent[0] = -1
+    ntoken[0] = -1
+    nnodes = 1
+    # current beams
+    node = np.empty(W, np.int32)
+    pb = np.empty(W, np.float64)
+    pnb = np.empty(W, np.float64)
+    nbeam = 1
+    node[0] = 0
+    pb[0] = 0.0
+    pnb[0] = NEG_INF
+    # candidates: W stays, then W*C extensions (beam i, symbol c) at W + i*C + c
+    ncand = W + W * C
+    cand_b = np.empty(ncand, np.float64)   # new log P(blank ending)
+    cand_nb = np.empty(ncand, np.float64)  # new log P(label ending)
+    cand_score = np.empty(ncand, np.float64)
+    merged = np.zeros(W * C, np.bool_)
+    order = np.empty(W, np.int64)
+    allowed = np.ones(C, np.bool_)
+    tot = np.empty(W, np.float64)
+    new_node = np.empty(W, np.int32)
+    new_pb = np.empty(W, np.float64)
+    new_pnb = np.empty(W, np.float64)
+
+    for t in range(T):
+        row = lp[t]
+        if use_tok:
+            am = 0
+            for c in range(C):
+                v = np.float64(row[c])
+                allowed[c] = v >= tok_min
+                if v > np.float64(row[am]):
+                    am = c
+            allowed[am] = True
+        lblank = np.float64(row[blank])
+        for i in range(nbeam):
+            tot[i] = _logaddexp(pb[i], pnb[i])
+            beam_of[node[i]] = i
+        # stays: the prefix is unchanged (a blank, or a repeat of its last label)
+        for i in range(nbeam):
+            b = tot[i] + lblank if allowed[blank] else NEG_INF
+            last = ntoken[node[i]]
+            nb_ = NEG_INF
+            if last >= 0 and allowed[last]:
+                nb_ = pnb[i] + np.float64(row[last])
+            cand_b[i] = b
+            cand_nb[i] = nb_
+        # extensions that produce a prefix already in the beam merge into its stay
+        for i in range(nbeam):
+            nd = node[i]
+            par = parent[nd]
+            if par >= 0:
+                j = beam_of[par]
+                if j >= 0:
+                    c = ntoken[nd]
+                    merged[j * C + c] = True
+                    if allowed[c]:
+                        # the label c after prefix j: a repeat needs a blank between
+                        if ntoken[par] == c:
+                            e = pb[j] + np.float64(row[c])
+                        else:
+                            e = tot[j] + np.float64(row[c])
+                        cand_nb[i] = _logaddexp(cand_nb[i], e)
+        # select the W best candidates
+        cnt = 0
+        best = NEG_INF
+        for i in range(nbeam):
+            s = _logaddexp(cand_b[i], cand_nb[i])
+            if s > best:
+                best = s
+        for i in range(nbeam):
+            last = ntoken[node[i]]
+            for c in range(C):
+                if c == blank or not allowed[c] or merged[i * C + c]:
+                    continue
+                if c == last:
+                    e = pb[i] + np.float64(row[c])
+                else:
+                    e = tot[i] + np.float64(row[c])
+                if e > best:
+                    best = e
+        thresh = NEG_INF
+        if use_prune:
+            thresh = best + prune
+        for i in range(nbeam):
+            s = _logaddexp(cand_b[i], cand_nb[i])
+            if s > NEG_INF and s >= thresh:
+                cnt = _insert(cand_score, order, W, cnt, s, i)
+        for i in range(nbeam):
+            last = ntoken[node[i]]
+            base = W + i * C
+            for c in range(C):
+                if c == blank or not allowed[c]:
+                    continue
+                if merged[i * C + c]:
+                    merged[i * C + c] = False
+                    continue
+                if c == last:
+                    e = pb[i] + np.float64(row[c])
+                else:
+                    e = tot[i] + np.float64(row[c])
+                if e > NEG_INF and e >= thresh:
+                    cnt = _insert(cand_score, order, W, cnt, e, base + c)
+        # clear flags left by disallowed symbols, and the node -> beam map
+        for i in range(nbeam):
+            nd = node[i]
+            par = parent[nd]
+            if par >= 0:
+                j = beam_of[par]
+                if j >= 0:
+                    merged[j * C + ntoken[nd]] = False
+        for i in range(nbeam):
+            beam_of[node[i]] = -1
+        # build the new beams
+        for r in range(cnt):
+            k = order[r]
+            if k < W:
+                new_node[r] = node[k]
+                new_pb[r] = cand_b[k]
+                new_pnb[r] = cand_nb[k]
+            else:
+                i = (k - W) // C
+                c = (k - W) - i * C
+                pnode = node[i]
+                # unique trie node for prefix(i) + c
+                ch = first_child[pnode]
+                while ch >= 0 and ntoken[ch] != c:
+                    ch = next_sib[ch]
+                if ch < 0:
+                    ch = nnodes
+                    nnodes += 1
+                    parent[ch] = pnode
+                    ntoken[ch] = c
+                    next_sib[ch] = first_child[pnode]
+                    first_child[pnode] = ch
+                new_node[r] = ch
+                new_pb[r] = NEG_INF
+                new_pnb[r] = cand_score[k]
+        nbeam = cnt
+        for r in range(cnt):
+            node[r] = new_node[r]
+            pb[r] = new_pb[r]
+            pnb[r] = new_pnb[r]
+        if nbeam == 0:
+            return 0
+
+    # final ranking by total probability (stable: ties keep beam order)
+    cnt = 0
+    for i in range(nbeam):
+        cnt = _insert(cand_score, order, top_k, cnt, _logaddexp(pb[i], pnb[i]), i)
+    for r in range(cnt):
+        i = order[r]
+        nd = node[i]
+        L = 0
+        x = nd
+        while x > 0:
+            L += 1
+            x = parent[x]
+        out_len[r] = L
+        out_score[r] = cand_score[i]
+        x = nd
+        p = L - 1
+        while x > 0:
+            out_tokens[r, p] = ntoken[x]
+            p -= 1
+            x = parent[x]
+    return cnt
+
+
+@kernel(parallel=True)
+def beam_search(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
+                out_tokens, out_len, out_score, out_count):
+    """Prefix beam search, parallel over utterances (one utterance per task)."""
+    if bf:
+        N = x.shape[0]
+    else:
+        N = x.shape[1]
+    for n in numba.prange(N):
+        if bf:
+            lp = x[n]
+        else:
+            lp = x[:, n, :]
+        out_count[n] = _search_one(lp, lengths[n], blank, W, use_tok, tok_min, use_prune, prune,
+                                   out_tokens[n], out_len[n], out_score[n], top_k)
+
+
+# ----------------------------------------------------------------------------
+# Edit distance
+# ----------------------------------------------------------------------------
+
+#: Above this many DP cells per pair, the full-matrix alignment (needed to
+#: reproduce rapidfuzz's choice among equally short alignments) would use too
+#: much memory; such pairs use a two-row DP that keeps the alignment with the
+#: most hits instead (the distance is the same).
+FULL_MATRIX_CELLS = 1 << 24
+
+
+@kernel()
+def _affix(a, b):
+    na = a.size
+    nb = b.size
+    p = 0
+    while p < na and p < nb and a[p] == b[p]:
+        p += 1
+    q = 0
+    while q < na - p and q < nb - p and a[na - 1 - q] == b[nb - 1 - q]:
+        q += 1
+    return p, q
+
+
+@kernel()
+def _distance(a, b, row):
+    """Levenshtein distance with one row of work space (len(a) + 1)."""
+    p, q = _affix(a, b)
+    n = a.size - p - q
+    m = b.size - p - q
+    if n == 0:
+        return m
+    if m == 0:
+        return n
+    s1 = a[p:p + n]
+    s2 = b[p:p + m]
+    for i in range(n + 1):
+        row[i] = i
+    for j in range(1, m + 1):
+        cj = s2[j - 1]
+        diag = row[0]
+        row[0] = j
+        left = j
+        for i in range(1, n + 1):
+            up = row[i]
+            v = diag + (s1[i - 1] != cj)
+            if up + 1 < v:
+                v = up + 1
+            if left + 1 < v:
+                v = left + 1
+            row[i] = v
+            left = v
+            diag = up
+    return row[n]
+
+
+@kernel()
+def _counts(a, b, work, out):
+    """(hits, substitutions, deletions, insertions) turning a (reference) into
+    b (hypothesis) along the alignment rapidfuzz's ``Levenshtein.opcodes``
+    chooses: common prefix and suffix are hits, then the full DP matrix is
+    walked back from the end preferring a deletion, then an insertion, then
+    the diagonal (Hyyro's bit-parallel recovery rule, written on the plain
+    matrix).  ``work`` holds at least (len(a)+1)*(len(b)+1) int32 cells, or
+    is too small, in which case a two-row DP keeps the most-hit alignment."""
+    p, q = _affix(a, b)
+    n = a.size - p - q
+    m = b.size - p - q
+    hits = p + q
+    subs = 0
+    dels = 0
+    ins = 0
+    s1 = a[p:p + n]
+    s2 = b[p:p + m]
+    n1 = n + 1
+    if n > 0 and m > 0 and (m + 1) * n1 <= work.size:
+        M = work
+        for i in range(n1):
+            M[i] = i
+        for j in range(1, m + 1):
+            cj = s2[j - 1]
+            base = j * n1
+            prev = base - n1
+            M[base] = j
+            left = j
+            for i in range(1, n1):
+                v = M[prev + i - 1] + (s1[i - 1] != cj)
+                up = M[prev + i] + 1
+                if up < v:
+                    v = up
+                if left + 1 < v:
+                    v = left + 1
+                M[base + i] = v
+                left = v
+        col = n
+        row = m
+        while row != 0 and col != 0:
+            if M[row * n1 + col] - M[row * n1 + col - 1] == 1:
+                dels += 1
+                col -= 1
+            else:
+                row -= 1
+                if row != 0 and M[row * n1 + col] - M[row * n1 + col - 1] == -1:
+                    ins += 1
+                else:
+                    col -= 1
+                    if s1[col] != s2[row]:
+                        subs += 1
+                    else:
+                        hits += 1
+        dels += col
+        ins += row
+    elif n == 0 or m == 0:
+        dels += n
+        ins += m
+    else:
+        # Two rows of (distance, -hits) compared lexicographically; the
+        # counts ride along.  Used only for pairs too long for the matrix.
+        dist = np.empty((2, n1), np.int64)
+        hh = np.empty((2, n1), np.int64)
+        ss = np.empty((2, n1), np.int64)
+        dd = np.empty((2, n1), np.int64)
+        for i in range(n1):
+            dist[0, i] = i
+            hh[0, i] = 0
+            ss[0, i] = 0
+            dd[0, i] = i
+        for j in range(1, m + 1):
+            cur = j & 1
+            prv = 1 - cur
+            cj = s2[j - 1]
+            dist[cur, 0] = j
+            hh[cur, 0] = 0
+            ss[cur, 0] = 0
+            dd[cur, 0] = 0
+            for i in range(1, n1):
+                eq = s1[i - 1] == cj
+                bd = dist[prv, i - 1] + (0 if eq else 1)
+                bh = hh[prv, i - 1] + (1 if eq else 0)
+                bs = ss[prv, i - 1] + (0 if eq else 1)
+                bdel = dd[prv, i - 1]
+                # deletion of s1[i-1]
+                vd = dist[cur, i - 1] + 1
+                if vd < bd or (vd == bd and hh[cur, i - 1] > bh):
+                    bd = vd
+                    bh = hh[cur, i - 1]
+                    bs = ss[cur, i - 1]
+                    bdel = dd[cur, i - 1] + 1
+                # insertion of s2[j-1]
+                vi = dist[prv, i] + 1
+                if vi < bd or (vi == bd and hh[prv, i] > bh):
+                    bd = vi
+                    bh = hh[prv, i]
+                    bs = ss[prv, i]
+                    bdel = dd[prv, i]
+                dist[cur, i] = bd
+                hh[cur, i] = bh
+                ss[cur, i] = bs
+                dd[cur, i] = bdel
+            # nothing else
+        cur = m & 1
+        hits += hh[cur, n]
+        subs += ss[cur, n]
+        dels += dd[cur, n]
+        ins += dist[cur, n] - ss[cur, n] - dd[cur, n]
+    out[0] = hits
+    out[1] = subs
+    out[2] = dels
+    out[3] = ins
+
+
+#: Sentence pairs per parallel task (work space is allocated once per task).
+PAIR_BLOCK = 256
+
+
+@kernel(parallel=True)
+def pair_scores(rtok, roff, htok, hoff, want_counts, out):
+    """For every pair k: reference rtok[roff[k]:roff[k+1]], hypothesis
+    htok[hoff[k]:hoff[k+1]] (int64 ids, equal ids = equal tokens).
+    want_counts: out[k, :4] = (hits, subs, dels, ins); else out[k, 0] =
+    distance."""
+    P = roff.size - 1
+    nblk = (P + PAIR_BLOCK - 1) // PAIR_BLOCK
+    for blk in numba.prange(nblk):
+        lo = blk * PAIR_BLOCK
+        hi = min(lo + PAIR_BLOCK, P)
+        need = 1
+        for k in range(lo, hi):
+            la = roff[k + 1] - roff[k]
+            lb = hoff[k + 1] - hoff[k]
+            if want_counts:
+                c = (la + 1) * (lb + 1)
+            else:
+                c = la + 1
+            if c > need:
+                need = c
+        if need > FULL_MATRIX_CELLS:
+            need = FULL_MATRIX_CELLS
+        work = np.empty(need, np.int32)
+        for k in range(lo, hi):
+            a = rtok[roff[k]:roff[k + 1]]
+            b = htok[hoff[k]:hoff[k + 1]]
+            if want_counts:
+                _counts(a, b, work, out[k])
+            else:
+                if a.size + 1 <= work.size:
+                    out[k, 0] = _distance(a, b, work)
+                else:
+                    out[k, 0] = _distance(a, b, np.empty(a.size + 1, np.int32))
+
+
+# ----------------------------------------------------------------------------
+# Text to token ids (jiwer's default transforms, on UTF-32 code points)
+# ----------------------------------------------------------------------------
+
+
+@kernel()
+def _strip(codes, lo, hi, space):
+    while lo < hi and codes[lo] < space.size and space[codes[lo]]:
+        lo += 1
+    while hi > lo and codes[hi - 1] < space.size and space[codes[hi - 1]]:
+        hi -= 1
+    return lo, hi
+
+
+@kernel()
+def _is_space(codes, i, space):
+    c = codes[i]
+    return c < space.size and space[c]
+
+
+@kernel()
+def _scan_words(codes, lo, hi, space, starts, ends, k0, write):
+    """Words of codes[lo:hi] (already stripped) under jiwer's wer_default:
+    runs of two or more whitespace characters and single ' ' separate words;
+    a single other whitespace character (a tab, say) stays inside the word.
+    Returns the number of words; writes their spans at k0 when ``write``."""
+    k = 0
+    i = lo
+    while i < hi:
+        start = i
+        while i < hi:
+            if codes[i] == 32:
+                break
+            if _is_space(codes, i, space) and i + 1 < hi and _is_space(codes, i + 1, space):
+                break
+            i += 1
+        if write:
+            starts[k0 + k] = start
+            ends[k0 + k] = i
+        k += 1
+        # skip the separator (a single ' ' or a whitespace run)
+        while i < hi and _is_space(codes, i, space):
+            i += 1
+    return k
+
+
+@kernel(parallel=True)
+def count_tokens(codes, off, space, words, counts):
+    """Tokens per sentence (words, or characters after stripping)."""
+    S = off.size - 1
+    for s in numba.prange(S):
+        lo, hi = _strip(codes, off[s], off[s + 1], space)
+        if words:
+            counts[s] = _scan_words(codes, lo, hi, space, counts, counts, 0, False)
+        else:
+            counts[s] = hi - lo
+
+
+@kernel(parallel=True)
+def fill_tokens(codes, off, space, words, toff, tok, starts, ends):
+    """Characters: tok = code points.  Words: spans (starts, ends) and tok =
+    a 64-bit hash of the word's code points (equal words, equal hash; ids are
+    made exact per pair by :func:`word_ids`)."""
+    S = off.size - 1
+    for s in numba.prange(S):
+        lo, hi = _strip(codes, off[s], off[s + 1], space)
+        k0 = toff[s]
+        if words:
+            nw = _scan_words(codes, lo, hi, space, starts, ends, k0, True)
+            for w in range(k0, k0 + nw):
+                h = np.uint64(14695981039346656037)
+                for i in range(starts[w], ends[w]):
+                    h = (h ^ np.uint64(codes[i])) * np.uint64(1099511628211)
+                h ^= h >> np.uint64(29)
+                tok[w] = np.int64(h)
+        else:
+            for i in range(lo, hi):
+                tok[k0 + i - lo] = codes[i]
+
+
+@kernel()
+def _same_word(c1, s1, e1, c2, s2, e2):
+    if e1 - s1 != e2 - s2:
+        return False
+    for i in range(e1 - s1):
+        if c1[s1 + i] != c2[s2 + i]:
+            return False
+    return True
+
+
+@kernel(parallel=True)
+def word_ids(rcodes, rtok, rs, re, roff, hcodes, htok, hs, he, hoff, rid, hid):
+    """Exact per-pair ids: equal words (same code points) get equal ids.
+    Hashes only short-cut the comparison; a hash collision cannot make two
+    different words equal."""
+    P = roff.size - 1
+    for k in numba.prange(P):
+        r0 = roff[k]
+        r1 = roff[k + 1]
+        for i in range(r0, r1):
+            rid[i] = i
+            for j in range(r0, i):
+                if rtok[j] == rtok[i] and _same_word(rcodes, rs[j], re[j], rcodes, rs[i], re[i]):
+                    rid[i] = rid[j]
+                    break
+        for i in range(hoff[k], hoff[k + 1]):
+            hid[i] = -1 - i
+            for j in range(r0, r1):
+                if rtok[j] == htok[i] and _same_word(rcodes, rs[j], re[j], hcodes, hs[i], he[i]):
+                    hid[i] = rid[j]
+                    break
