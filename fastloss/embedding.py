@@ -211,8 +211,10 @@ def cosine_embedding_loss(input1, input2, target, *, margin=0.0, reduction="mean
               \cos_i = \frac{x_{1,i}\cdot x_{2,i}}
               {\sqrt{(\lVert x_{1,i}\rVert^2 + \epsilon)(\lVert x_{2,i}\rVert^2 + \epsilon)}}
 
-    with PyTorch's :math:`\epsilon = 10^{-12}` added to each *squared* norm
-    (so a zero vector gives :math:`\cos = 0`, not NaN).
+    with PyTorch's :math:`\epsilon` added to each *squared* norm (so a zero
+    vector gives :math:`\cos = 0`, not NaN); PyTorch's constant is a C
+    ``float`` 1e-12, i.e. :math:`\epsilon = 9.999999960041972\times10^{-13}`,
+    which is used here too (it matters for the gradient at zero vectors).
 
     Parameters
     ----------

@@ -68,7 +68,8 @@ def contrastive_loss_reference(x1, x2, label, *, margin=1.0, reduction="mean"):
 @twin
 def cosine_embedding_loss_reference(input1, input2, target, *, margin=0.0, reduction="mean"):
     a, b = _f64(input1), _f64(input2)
-    cos = (a * b).sum(-1) / np.sqrt(((a * a).sum(-1) + 1e-12) * ((b * b).sum(-1) + 1e-12))
+    eps = float(np.float32(1e-12))  # PyTorch's EPSILON is a C float
+    cos = (a * b).sum(-1) / np.sqrt(((a * a).sum(-1) + eps) * ((b * b).sum(-1) + eps))
     y = _f64(target)
     losses = np.where(y == 1, 1.0 - cos, np.maximum(0.0, cos - margin))
     return reduce(losses, reduction)

@@ -31,7 +31,9 @@ import numpy as np
 from .._jit import kernel, numba
 
 TRIPLET, CONTRASTIVE, COSINE, MULTI_MARGIN, HINGE_MC = range(5)
-COS_EPS = 1e-12  # torch's EPSILON in cosine_embedding_loss (added to squared norms)
+# torch's EPSILON in cosine_embedding_loss, added to the squared norms; it is
+# a C++ ``float`` constant, so its value is float32(1e-12), not 1e-12.
+COS_EPS = 9.999999960041972e-13
 
 
 @kernel(inline=True)
