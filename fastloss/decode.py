@@ -121,7 +121,7 @@ def ctc_greedy_decode(log_probs, input_lengths=None, *, blank=0, batch_first=Fal
     >>> import numpy as np, fastloss
     >>> lp = np.log(np.array([[[.1, .8, .1]], [[.1, .8, .1]], [[.8, .1, .1]], [[.1, .1, .8]]]))
     >>> tokens, scores = fastloss.ctc_greedy_decode(lp)
-    >>> tokens[0].tolist(), round(float(scores[0]), 6) == round(4 * np.log(.8), 6)
+    >>> tokens[0].tolist(), round(float(scores[0]), 6) == round(4 * float(np.log(.8)), 6)
     ([1, 2], True)
     """
     x, T, N, C = _log_probs(log_probs, _checks.check_bool(batch_first, "batch_first"))
@@ -221,8 +221,8 @@ def ctc_beam_search(log_probs, input_lengths=None, *, beam_width=16, top_k=1, bl
     >>> import numpy as np, fastloss
     >>> p = np.array([[.5, .4, .1], [.5, .4, .1], [.1, .1, .8]])
     >>> out = fastloss.ctc_beam_search(np.log(p)[:, None, :], beam_width=8, top_k=2)
-    >>> [(h.tolist(), round(float(np.exp(s)), 4)) for h, s in out[0]]
-    [([1, 2], 0.384), ([2], 0.26)]
+    >>> [(h.tolist(), round(float(np.exp(s)), 4)) for h, s in out[0]]  # 1 2: 11 2, _1 2, 1_ 2, 12 2, 12_
+    [([1, 2], 0.484), ([2], 0.259)]
     """
     batch_first = _checks.check_bool(batch_first, "batch_first")
     x, T, N, C = _log_probs(log_probs, batch_first)
@@ -284,7 +284,7 @@ def ctc_score(log_probs, input_lengths, candidates, *, blank=0, batch_first=Fals
     >>> p = np.array([[.5, .4, .1], [.5, .4, .1], [.1, .1, .8]])
     >>> s = fastloss.ctc_score(np.log(p)[:, None, :], None, [[[1, 2], [2], [1, 1, 2]]])
     >>> np.round(np.exp(s[0]), 4).tolist()
-    [0.384, 0.26, 0.0]
+    [0.484, 0.259, 0.0]
     """
     batch_first = _checks.check_bool(batch_first, "batch_first")
     x, T, N, C = _log_probs(log_probs, batch_first)
