@@ -64,7 +64,7 @@ def _binary_targets(t: np.ndarray, dtype) -> tuple[np.ndarray, bool]:
         pos = tuple(int(p) for p in np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), tt.shape))
         raise ValueError(
             "binary target must hold -1/+1 or 0/1 (not a mixture of -1 and 0), "
-            f"got {tt[pos]!r} at position {pos} (target values range from {lo} to {hi})"
+            f"got {float(tt[pos])} at position {pos} (target values range from {lo} to {hi})"
         )
     return tt, bool(lo == 0.0)
 
@@ -170,11 +170,12 @@ def hinge_loss(input, target, *, margin=1.0, squared=False, weight=None, reducti
 
     Examples
     --------
-    >>> import numpy as np, fastloss
-    >>> float(fastloss.hinge_loss(np.array([0.5, -2.0, 2.0]), np.array([1, 1, -1])))
+    >>> import numpy as np
+    >>> from fastloss._hinge import hinge_loss  # re-exported as fastloss.hinge_loss
+    >>> float(hinge_loss(np.array([0.5, -2.0, 2.0]), np.array([1, 1, -1])))
     2.0
     >>> scores = np.array([[2.0, 1.5, 0.0], [0.0, 0.0, 3.0]])
-    >>> fastloss.hinge_loss(scores, np.array([0, 2]), reduction="none")
+    >>> hinge_loss(scores, np.array([0, 2]), reduction="none")
     array([0.5, 0. ])
     """
     want = _checks.check_bool(return_grad, "return_grad")
@@ -266,9 +267,10 @@ def multi_margin_loss(input, target, *, p=1, margin=1.0, weight=None, reduction=
 
     Examples
     --------
-    >>> import numpy as np, fastloss
+    >>> import numpy as np
+    >>> from fastloss._hinge import multi_margin_loss  # re-exported as fastloss.multi_margin_loss
     >>> x = np.array([[0.1, 0.2, 0.4, 0.8]])
-    >>> round(float(fastloss.multi_margin_loss(x, np.array([3]))), 6)
+    >>> round(float(multi_margin_loss(x, np.array([3]))), 6)
     0.325
     """
     want = _checks.check_bool(return_grad, "return_grad")
