@@ -172,7 +172,7 @@ def hinge_loss(input, target, *, margin=1.0, squared=False, weight=None, reducti
     --------
     >>> import numpy as np
     >>> from fastloss._hinge import hinge_loss  # re-exported as fastloss.hinge_loss
-    >>> float(hinge_loss(np.array([0.5, -2.0, 2.0]), np.array([1, 1, -1])))
+    >>> float(hinge_loss(np.array([0.5, -2.0, 1.5]), np.array([1, 1, -1])))
     2.0
     >>> scores = np.array([[2.0, 1.5, 0.0], [0.0, 0.0, 3.0]])
     >>> hinge_loss(scores, np.array([0, 2]), reduction="none")
