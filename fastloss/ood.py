@@ -251,7 +251,7 @@ def ood_metrics(scores_in, scores_out):
     >>> import numpy as np, fastloss
     >>> m = fastloss.ood_metrics(np.array([3.0, 2.0, 1.0]), np.array([2.0, 0.0]))
     >>> {k: round(v, 4) for k, v in m.items()}
-    {'auroc': 0.8333, 'aupr_in': 0.9167, 'aupr_out': 0.75, 'fpr_at_95_tpr': 1.0}
+    {'auroc': 0.75, 'aupr_in': 0.8056, 'aupr_out': 0.75, 'fpr_at_95_tpr': 0.5}
     """
     a = _scores_1d(scores_in, "scores_in")
     b = _scores_1d(scores_out, "scores_out")

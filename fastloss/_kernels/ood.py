@@ -157,6 +157,7 @@ def _exp_sums(single, row, m, inv_t):
         it32 = np.float32(inv_t)
         for j in range(row.size):
             y = (np.float32(row[j]) - m32) * it32
+            y = y if y > _Y32_MIN else _Y32_MIN  # e * y = 0, not 0 * -inf
             e = _fexp32_nonpos(y)
             e64 = np.float64(e)
             s += e64
