@@ -265,6 +265,11 @@ def confidence_hit(from_logits, single, x, labels, conf, hit):
     n = x.shape[0]
     for i in numba.prange(n):
         row = x[i]
+        mx, has_nan = _row_max(row)
+        if has_nan:  # reported by the wrapper (a NaN confidence)
+            conf[i] = np.nan
+            hit[i] = 0
+            continue
         m = np.float64(row[0])
         k = 0
         for j in range(1, row.size):

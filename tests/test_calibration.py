@@ -1,0 +1,225 @@
+"""Tests for fastloss.calibration: ECE, reliability diagram, plot."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import scipy.special as ss
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastloss
+from inputs import FLOAT_DTYPES, LAYOUTS, layout
+from ref_ood import (
+    expected_calibration_error_reference,
+    plot_reliability_diagram_reference,
+    reliability_diagram_reference,
+)
+
+ece = fastloss.expected_calibration_error
+
+
+def _multiclass(rng, n=400, c=5, sharp=2.0):
+    logits = rng.standard_normal((n, c)) * sharp
+    labels = rng.integers(0, c, n)
+    return logits, ss.softmax(logits, axis=1), labels
+
+
+def _diagram_equal(got, want, rtol=1e-12):
+    edges, conf, acc, count = want
+    np.testing.assert_array_equal(got.edges, edges)
+    np.testing.assert_array_equal(got.count, count)
+    np.testing.assert_allclose(got.confidence, conf, rtol=rtol)  # NaN where empty, on both
+    np.testing.assert_allclose(got.accuracy, acc, rtol=rtol)
+    assert got.count.dtype == np.int64
+
+
+@pytest.mark.parametrize("norm", ["l1", "l2", "max"])
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+@pytest.mark.parametrize("n_bins", [1, 7, 15])
+def test_ece_twin_multiclass(norm, strategy, n_bins, rng):
+    logits, probs, labels = _multiclass(rng)
+    want = expected_calibration_error_reference(probs, labels, n_bins=n_bins, norm=norm, strategy=strategy)
+    got = ece(probs, labels, n_bins=n_bins, norm=norm, strategy=strategy)
+    assert isinstance(got, np.float64)
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+    got_l = ece(logits, labels, n_bins=n_bins, norm=norm, strategy=strategy, logits=True)
+    want_l = expected_calibration_error_reference(logits, labels, n_bins=n_bins, norm=norm, strategy=strategy, logits=True)
+    assert got_l == pytest.approx(want_l, rel=1e-10, abs=1e-13)
+
+
+@pytest.mark.parametrize("norm", ["l1", "l2", "max"])
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+def test_ece_twin_binary(norm, strategy, rng):
+    p = rng.random(300)
+    y = (rng.random(300) < p**2).astype(np.int64)
+    want = expected_calibration_error_reference(p, y, norm=norm, strategy=strategy)
+    assert ece(p, y, norm=norm, strategy=strategy) == pytest.approx(want, rel=1e-12, abs=1e-15)
+    z = ss.logit(p)
+    want_z = expected_calibration_error_reference(z, y, norm=norm, strategy=strategy, logits=True)
+    assert ece(z, y, norm=norm, strategy=strategy, logits=True) == pytest.approx(want_z, rel=1e-10, abs=1e-13)
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+@pytest.mark.parametrize("n_bins", [3, 10, 15])
+def test_diagram_vs_sklearn_calibration_curve(strategy, n_bins, rng):
+    calibration_curve = pytest.importorskip("sklearn.calibration").calibration_curve
+    # binary, with values on the edges (0, 1, k/n_bins) and heavy ties
+    p = np.r_[rng.random(200), np.linspace(0, 1, n_bins + 1), np.round(rng.random(100), 1), [0.0, 1.0, 1.0]]
+    y = rng.integers(0, 2, p.size)
+    d = fastloss.reliability_diagram(p, y, n_bins=n_bins, strategy=strategy)
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins, strategy=strategy)
+    nz = d.count > 0
+    np.testing.assert_allclose(d.accuracy[nz], prob_true, rtol=1e-14)
+    np.testing.assert_allclose(d.confidence[nz], prob_pred, rtol=1e-14)
+    assert d.count.sum() == p.size
+    # multi-class: top-label confidence and correctness through calibration_curve
+    logits, probs, labels = _multiclass(rng)
+    d = fastloss.reliability_diagram(probs, labels, n_bins=n_bins, strategy=strategy)
+    correct = (probs.argmax(1) == labels).astype(int)
+    prob_true, prob_pred = calibration_curve(correct, probs.max(1), n_bins=n_bins, strategy=strategy)
+    nz = d.count > 0
+    np.testing.assert_allclose(d.accuracy[nz], prob_true, rtol=1e-14)
+    np.testing.assert_allclose(d.confidence[nz], prob_pred, rtol=1e-14)
+
+
+def test_one_and_zero_confidence_bins():
+    p = np.array([1.0, 1.0, 0.0, 0.5, 0.5000001])
+    y = np.array([1, 0, 0, 1, 1])
+    d = fastloss.reliability_diagram(p, y, n_bins=2)
+    # bins [0, .5] and (.5, 1]: 0.0 and 0.5 in the first, 1.0 in the last
+    np.testing.assert_array_equal(d.count, [2, 3])
+    np.testing.assert_allclose(d.confidence, [0.25, (2 + 0.5000001) / 3])
+    np.testing.assert_allclose(d.accuracy, [0.5, 2 / 3])
+    _diagram_equal(d, reliability_diagram_reference(p, y, n_bins=2))
+    # a perfectly confident, always right model is perfectly calibrated
+    assert ece(np.eye(4)[[0, 1, 2, 3, 1]], [0, 1, 2, 3, 1]) == 0.0
+    # always confident (1.0) and always wrong: ECE = MCE = 1
+    assert ece(np.eye(3), [1, 2, 0], norm="max") == 1.0
+
+
+def test_norms_by_hand():
+    # bins of 0.5: confidences 0.3, 0.4 (acc 0) and 0.9, 0.8, 0.7 (acc 2/3)
+    p = np.array([0.3, 0.4, 0.9, 0.8, 0.7])
+    y = np.array([0, 0, 1, 1, 0])
+    g1, g2 = 0.35, 0.8 - 2 / 3
+    assert ece(p, y, n_bins=2) == pytest.approx((2 * g1 + 3 * g2) / 5, rel=1e-14)
+    assert ece(p, y, n_bins=2, norm="l2") == pytest.approx(np.sqrt((2 * g1**2 + 3 * g2**2) / 5), rel=1e-14)
+    assert ece(p, y, n_bins=2, norm="max") == pytest.approx(max(g1, g2), rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("kind", LAYOUTS)
+def test_dtypes_layouts(dtype, kind, rng):
+    logits, probs, labels = _multiclass(rng, n=120, c=4)
+    for x, lg in ((probs, False), (logits, True)):
+        xd = x.astype(dtype)
+        want = expected_calibration_error_reference(xd, labels, logits=lg)
+        got = ece(layout(xd, kind), layout(labels, kind), logits=lg)
+        assert isinstance(got, dtype)
+        assert got == pytest.approx(want, rel=1e-5 if dtype == np.float32 else 1e-11, abs=1e-6)
+    pb = probs[:, 0].astype(dtype)
+    yb = (labels == 0).astype(np.int64)
+    assert ece(layout(pb, kind), yb) == ece(pb, yb)
+
+
+def test_torch_and_bool_inputs(rng):
+    torch = pytest.importorskip("torch")
+    _, probs, labels = _multiclass(rng, n=50)
+    assert ece(torch.from_numpy(probs), torch.from_numpy(labels)) == ece(probs, labels)
+    p = rng.random(40)
+    y = rng.random(40) < 0.5
+    assert ece(p, y) == ece(p, y.astype(int))
+
+
+def test_inputs_not_modified(rng):
+    logits, probs, labels = _multiclass(rng, n=30)
+    keep = (logits.copy(), probs.copy(), labels.copy())
+    ece(probs, labels, strategy="quantile")
+    ece(logits, labels, logits=True)
+    assert all(np.array_equal(a, b) for a, b in zip(keep, (logits, probs, labels)))
+
+
+def test_thread_count_bitwise(rng):
+    numba = pytest.importorskip("numba")
+    logits, probs, labels = _multiclass(rng, n=70_000, c=6)
+    res = []
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        try:
+            d = fastloss.reliability_diagram(logits, labels, logits=True, strategy="quantile")
+            res.append((ece(probs, labels).tobytes(), d.confidence.tobytes(), d.accuracy.tobytes()))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert res[0] == res[1]
+
+
+@settings(max_examples=25)
+@given(
+    n=st.integers(1, 60),
+    c=st.integers(2, 6),
+    n_bins=st.integers(1, 20),
+    strategy=st.sampled_from(["uniform", "quantile"]),
+    seed=st.integers(0, 2**16),
+)
+def test_diagram_property(n, c, n_bins, strategy, seed):
+    rng = np.random.default_rng(seed)
+    probs = ss.softmax(rng.standard_normal((n, c)) * 3, axis=1)
+    probs = np.round(probs, 2)  # ties and values on edges
+    labels = rng.integers(0, c, n)
+    d = fastloss.reliability_diagram(probs, labels, n_bins=n_bins, strategy=strategy)
+    _diagram_equal(d, reliability_diagram_reference(probs, labels, n_bins=n_bins, strategy=strategy))
+
+
+def test_plot(rng):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, probs, labels = _multiclass(rng, n=200)
+    ax = fastloss.plot_reliability_diagram(probs, labels, n_bins=10)
+    bars = [(p.get_x(), p.get_width(), p.get_height()) for p in ax.patches]
+    want = plot_reliability_diagram_reference(probs, labels, n_bins=10)
+    np.testing.assert_allclose(bars, want, rtol=1e-12)
+    assert "ECE" in ax.get_title()
+    plt.close("all")
+    _, ax2 = plt.subplots()
+    assert fastloss.plot_reliability_diagram(probs, labels, ax=ax2) is ax2
+    plt.close("all")
+
+
+def test_plot_without_matplotlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="matplotlib"):
+        fastloss.plot_reliability_diagram(np.array([0.2, 0.7]), np.array([0, 1]))
+
+
+P2 = np.array([[0.7, 0.3], [0.2, 0.8]])
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: ece(np.array([[2.0, -1.0], [0.0, 1.0]]), [0, 1]), ValueError, "logits=True"),
+        (lambda: ece(np.array([0.2, np.nan]), [0, 1]), ValueError, "NaN"),
+        (lambda: ece(np.array([[0.0, np.nan]]), [0], logits=True), ValueError, "sample 0"),
+        (lambda: ece(P2, [0, 2]), ValueError, r"labels must be in \[0, 2\), got 2"),
+        (lambda: ece(np.array([0.2, 0.7]), [0, 3]), ValueError, "labels"),
+        (lambda: ece(P2, [0, 1, 1]), ValueError, "labels must have shape"),
+        (lambda: ece(P2, [0.5, 1]), ValueError, "labels must hold integers"),
+        (lambda: ece(P2, [0, 1], n_bins=0), ValueError, "n_bins"),
+        (lambda: ece(P2, [0, 1], n_bins=2.5), TypeError, "n_bins"),
+        (lambda: ece(P2, [0, 1], norm="l3"), ValueError, "norm"),
+        (lambda: ece(P2, [0, 1], strategy="log"), ValueError, "strategy"),
+        (lambda: ece(P2, [0, 1], logits="yes"), TypeError, "logits"),
+        (lambda: ece(np.zeros((0, 3)), []), ValueError, "empty"),
+        (lambda: ece(np.full((2, 1), 0.5), [0, 0]), ValueError, "C >= 2"),
+        (lambda: ece(np.zeros((2, 2, 2)), [0, 0]), ValueError, "shape"),
+        (lambda: fastloss.reliability_diagram(P2, [0, -1]), ValueError, "labels"),
+    ],
+)
+def test_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
