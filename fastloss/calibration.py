@@ -153,7 +153,7 @@ def _binned(probs_or_logits, labels, n_bins, strategy, logits):
     count = np.zeros((nchunks, n_bins), dtype=np.int64)
     conf_sum = np.zeros((nchunks, n_bins), dtype=np.float64)
     hit_sum = np.zeros((nchunks, n_bins), dtype=np.int64)
-    _kernels().bin_stats(conf, hit, edges, chunk, count, conf_sum, hit_sum)
+    _kernels().bin_stats(strategy == "uniform", conf, hit, edges, chunk, count, conf_sum, hit_sum)
     return edges, count.sum(axis=0), conf_sum.sum(axis=0), hit_sum.sum(axis=0), n, dtype
 
 

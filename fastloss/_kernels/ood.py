@@ -286,31 +286,40 @@ def confidence_hit(from_logits, single, x, labels, conf, hit):
 
 
 @kernel(parallel=True)
-def bin_stats(conf, hit, edges, chunk, count, conf_sum, hit_sum):
+def bin_stats(uniform, conf, hit, edges, chunk, count, conf_sum, hit_sum):
     """Per-chunk bin partials; bin b holds edges[b] < c <= edges[b+1]
-    (the first bin also holds c == edges[0]): the sample goes to the bin
-    numbered by how many inner edges edges[1..nb-1] are < c (scikit-learn's
-    ``np.searchsorted(edges[1:-1], c)``).  The arrays are (nchunks, nb).
+    (the first bin also holds c <= edges[1], the last c > edges[nb-1]):
+    the bin index is the number of inner edges edges[1..nb-1] that are < c
+    (scikit-learn's ``np.searchsorted(edges[1:-1], c)``).  The partial
+    arrays are (nchunks, nb).  With ``uniform`` (edges = linspace(0, 1))
+    the index is guessed as ceil(c nb) - 1 and corrected against the actual
+    edges (at most a step; no unpredictable branches); otherwise a binary
+    search.
     """
     n = conf.size
     nb = edges.size - 1
     for c in numba.prange(count.shape[0]):
         lo = c * chunk
         hi = min(lo + chunk, n)
-        cnt = count[c]
-        cs = conf_sum[c]
-        hs = hit_sum[c]
         for i in range(lo, hi):
             v = np.float64(conf[i])
-            # binary search: number of inner edges edges[1..nb-1] < v
-            l = 0
-            r = nb - 1
-            while l < r:
-                mid = (l + r) >> 1
-                if edges[mid + 1] < v:
-                    l = mid + 1
-                else:
-                    r = mid
-            cnt[l] += 1
-            cs[l] += v
-            hs[l] += hit[i]
+            if uniform:
+                g = np.int64(np.ceil(v * nb)) - 1
+                g = min(max(g, 0), nb - 1)
+                if g > 0 and v <= edges[g]:
+                    g -= 1
+                elif g < nb - 1 and v > edges[g + 1]:
+                    g += 1
+                l = g
+            else:
+                l = 0
+                r = nb - 1
+                while l < r:
+                    mid = (l + r) >> 1
+                    if edges[mid + 1] < v:
+                        l = mid + 1
+                    else:
+                        r = mid
+            count[c, l] += 1
+            conf_sum[c, l] += v
+            hit_sum[c, l] += hit[i]
