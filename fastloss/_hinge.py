@@ -17,9 +17,10 @@ import math
 import numpy as np
 
 from . import _checks
-from ._driver import finish, run
+from ._driver import finish
 from .streaming import streamable
 
+_CHUNK = 1 << 14  # fastloss._jit.CHUNK (not imported: that would import Numba)
 MULTI_MARGIN, HINGE_MC = 3, 4  # kinds of fastloss._kernels.embedding.rowwise
 
 
@@ -69,6 +70,33 @@ def _binary_targets(t: np.ndarray, dtype) -> tuple[np.ndarray, bool]:
     return tt, bool(lo == 0.0)
 
 
+def _run_binary(x, t, w, dtype, margin, squared, zero_one, reduction, want):
+    """The binary hinge on C-contiguous copies where needed (one kernel per dtype;
+    non-contiguous inputs are copied once, as for the row losses)."""
+    shape = x.shape
+    n = int(x.size)
+    xf = _checks.native(x, dtype).reshape(-1)
+    tf = _checks.native(t, dtype).reshape(-1)
+    wf = np.array(w, dtype=dtype, order="C").reshape(-1) if w is not None else np.ones(1, dtype=dtype)
+    out = np.empty(shape, dtype=dtype) if reduction == "none" else None
+    grad = np.empty(shape, dtype=dtype) if want else None
+    if n == 0:
+        return 0.0, 0, out, grad
+    k = _hinge_kernels()
+    partials = np.empty((n + _CHUNK - 1) // _CHUNK, dtype=np.float64)
+    placeholder = np.empty(1, dtype=dtype)
+    o = out.reshape(-1) if out is not None else placeholder
+    g = grad.reshape(-1) if grad is not None else placeholder
+    if reduction == "none":
+        mode, gscale = k.POINTWISE, (1.0 if want else 0.0)
+    elif want:
+        mode, gscale = k.REDUCE_GRAD, (1.0 / n if reduction == "mean" else 1.0)
+    else:
+        mode, gscale = k.REDUCE, 1.0
+    k.binary(margin, squared, zero_one, w is not None, xf, tf, wf, mode, gscale, o, g, partials)
+    return math.fsum(partials), n, out, grad
+
+
 def _hinge(input, target, margin, squared, weight, reduction, want):
     x = _checks.as_float(input, "input")
     dtype = np.dtype(x.dtype.type).newbyteorder("=")
@@ -84,14 +112,14 @@ def _hinge(input, target, margin, squared, weight, reduction, want):
         if weight is not None:
             wa = _checks.as_float(weight, "weight")
             try:
-                w = np.ascontiguousarray(np.broadcast_to(wa, (N,)), dtype=np.float64)
+                w = np.array(np.broadcast_to(wa, (N,)), dtype=np.float64)
             except ValueError:
                 raise ValueError(
                     f"weight (per-sample) of shape {wa.shape} does not broadcast to ({N},) for (N, C) scores"
                 ) from None
         total, n, out, grad = _run_rows(HINGE_MC, _checks.native(x, dtype), None, None, dtype, reduction, want,
                                         margin=margin, flag=squared, lab=w,
-                                        idx=np.ascontiguousarray(idx, dtype=np.int64), cw=w)
+                                        idx=np.array(idx, dtype=np.int64), cw=w)
         return "rows", total, n, out, grad, dtype, (N,), x.shape
     if t.ndim == 1 and x.ndim == 2 and x.shape == (t.shape[0], 1):
         t = t.reshape(-1, 1)  # sklearn's column vector of decisions
@@ -102,8 +130,7 @@ def _hinge(input, target, margin, squared, weight, reduction, want):
         )
     tt, zero_one = _binary_targets(t, dtype)
     w = _checks.broadcast_weight(weight, x.shape, dtype)
-    total, n, out, grad = run(_hinge_kernels(), (margin, squared, zero_one, w is not None), (x, tt, w), dtype,
-                              reduction, want)
+    total, n, out, grad = _run_binary(x, tt, w, dtype, margin, squared, zero_one, reduction, want)
     return "elem", total, n, out, grad, dtype, x.shape, x.shape
 
 
@@ -220,8 +247,8 @@ def _multi_margin(input, target, p, margin, weight, reduction, want):
         wa = _checks.as_float(weight, "weight")
         if wa.shape != (C,):
             raise ValueError(f"weight must have shape ({C},) (one weight per class), got shape {wa.shape}")
-        cw = np.ascontiguousarray(wa, dtype=np.float64)
-    idx = np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
+        cw = np.array(wa, dtype=np.float64)
+    idx = np.array(t.reshape(-1), dtype=np.int64)
     total, n, out, grad = _run_rows(MULTI_MARGIN, _checks.native(x2, dtype), None, None, dtype, reduction, want,
                                     margin=margin, flag=(p == 2), idx=idx, cw=cw)
     return total, n, out, grad, dtype, out_shape, x.shape

@@ -70,7 +70,7 @@ def _pair_labels(label, name, batch_shape, allowed, dtype_name):
         raise TypeError(f"{name} must be a real or boolean array, got dtype {arr.dtype}")
     if arr.shape != tuple(batch_shape):
         raise ValueError(f"{name} must have shape {tuple(batch_shape)} (the input's batch shape), got {arr.shape}")
-    lab = np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
+    lab = np.array(arr, dtype=np.float64).reshape(-1)  # fresh, writeable: one kernel signature
     bad = ~np.isin(lab, allowed)
     if bad.any():
         pos = np.unravel_index(int(np.flatnonzero(bad)[0]), batch_shape)
@@ -339,7 +339,7 @@ def _batch_hard(embeddings, labels, margin, squared, reduction, want):
     _checks.check_reduction(reduction)
     e = _checks.native(e, dtype)
     N, D = e.shape
-    lab = np.ascontiguousarray(lab, dtype=np.int64)
+    lab = np.array(lab, dtype=np.int64)
     out = np.zeros(N, dtype=np.float64)
     grad = np.empty((N, D), dtype=dtype) if want else None
     nvalid = 0

@@ -57,7 +57,7 @@ def _pnorm_fin(s, p, pmode):
     return s ** (1.0 / p)
 
 
-@kernel(inline=True)
+@kernel()
 def _dist(x, y, eps, p, pmode):
     """torch.pairwise_distance of two rows: ||x - y + eps||_p."""
     s = 0.0
@@ -72,7 +72,7 @@ def _dist(x, y, eps, p, pmode):
     return _pnorm_fin(s, p, pmode)
 
 
-@kernel(inline=True)
+@kernel()
 def _dist_grad(x, y, eps, p, pmode, d, coef, g):
     """g += coef * d||x - y + eps||_p / dx (0 where the norm is 0, as torch)."""
     if d == 0.0:
@@ -109,7 +109,7 @@ def _dist_grad(x, y, eps, p, pmode, d, coef, g):
             g[k] += c * np.sign(v) * abs(v) ** (p - 1.0)
 
 
-@kernel(inline=True)
+@kernel()
 def _triplet_row(margin, p, pmode, eps, swap, a, b, c, want, gscale, g):
     dp = _dist(a, b, eps, p, pmode)
     dn = _dist(a, c, eps, p, pmode)
@@ -134,7 +134,7 @@ def _triplet_row(margin, p, pmode, eps, swap, a, b, c, want, gscale, g):
     return l
 
 
-@kernel(inline=True)
+@kernel()
 def _contrastive_row(margin, y, a, b, want, gscale, g):
     s = 0.0
     for k in range(a.size):
@@ -162,7 +162,7 @@ def _contrastive_row(margin, y, a, b, want, gscale, g):
     return t if t != t else 0.0
 
 
-@kernel(inline=True)
+@kernel()
 def _cosine_row(margin, y, a, b, want, gscale, g):
     prod = 0.0
     m1 = 0.0
@@ -224,7 +224,7 @@ def _mm_grad_part(x, xy, margin, p2, c, g):
     return s
 
 
-@kernel(inline=True)
+@kernel()
 def _multi_margin_row(margin, p2, y, w, a, want, gscale, g):
     """torch multi_margin_loss of one row: sum_{k != y} w_y max(0, m - x_y + x_k)^p / C."""
     C = a.size
@@ -238,7 +238,7 @@ def _multi_margin_row(margin, p2, y, w, a, want, gscale, g):
     return s * w / C
 
 
-@kernel(inline=True)
+@kernel()
 def _hinge_mc_row(margin, sq, y, w, a, want, gscale, g):
     """Crammer-Singer: max(0, m - x_y + max_{k != y} x_k) (squared if sq)."""
     C = a.size

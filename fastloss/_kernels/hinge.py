@@ -1,6 +1,9 @@
-"""Elementwise binary hinge kernels, in :mod:`fastloss._driver`'s convention.
+"""Elementwise binary hinge kernel.
 
-``head = (margin, squared, zero_one, has_w)``; operands ``(x, t, w)``.
+Operands ``x, t, w`` are 1-D C-contiguous arrays of one float dtype (``w`` a
+1-element placeholder when absent); the wrapper guarantees it.  Chunks of
+``CHUNK`` elements, one float64 partial each, combined exactly by the
+wrapper (thread-count independent).
 ``zero_one`` maps targets {0, 1} to {-1, +1} on the fly (y = 2t - 1), so no
 converted copy of the target is made; the wrapper has checked the values.
 """
@@ -25,71 +28,44 @@ def element(margin, squared, zero_one, x, t):
     return 0.0, 0.0
 
 
+REDUCE, REDUCE_GRAD, POINTWISE = range(3)
+
+
 @kernel(parallel=True)
-def reduce(margin, squared, zero_one, has_w, x, t, w, partials):
+def binary(margin, squared, zero_one, has_w, x, t, w, mode, gscale, out, grad, partials):
+    """One kernel for the three modes (one compile per dtype, not three).
+
+    REDUCE: partials[c] = chunk sum of (weighted) losses; REDUCE_GRAD: and
+    grad[i] = gscale * w[i] * dloss/dx[i]; POINTWISE: out[i] = loss,
+    grad[i] = w[i] * dloss/dx[i] (when gscale != 0).  The mode branch is loop
+    invariant.
+    """
     n = x.size
     for c in numba.prange(partials.size):
         lo = c * CHUNK
         hi = min(lo + CHUNK, n)
         xs = x[lo:hi]
         ts = t[lo:hi]
+        ws = w[lo:hi] if has_w else w[0:1]
         acc = 0.0
-        if has_w:
-            ws = w[lo:hi]
+        if mode == REDUCE:
             for i in range(xs.size):
                 l, g = element(margin, squared, zero_one, np.float64(xs[i]), np.float64(ts[i]))
-                acc += l * np.float64(ws[i])
-        else:
-            for i in range(xs.size):
-                l, g = element(margin, squared, zero_one, np.float64(xs[i]), np.float64(ts[i]))
-                acc += l
-        partials[c] = acc
-
-
-@kernel(parallel=True)
-def reduce_grad(margin, squared, zero_one, has_w, x, t, w, gscale, grad, partials):
-    n = x.size
-    for c in numba.prange(partials.size):
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, n)
-        xs = x[lo:hi]
-        ts = t[lo:hi]
-        gs = grad[lo:hi]
-        acc = 0.0
-        if has_w:
-            ws = w[lo:hi]
-            for i in range(xs.size):
-                l, g = element(margin, squared, zero_one, np.float64(xs[i]), np.float64(ts[i]))
-                wi = np.float64(ws[i])
-                acc += l * wi
-                gs[i] = g * (wi * gscale)
-        else:
-            for i in range(xs.size):
-                l, g = element(margin, squared, zero_one, np.float64(xs[i]), np.float64(ts[i]))
-                acc += l
-                gs[i] = g * gscale
-        partials[c] = acc
-
-
-@kernel(parallel=True)
-def pointwise(margin, squared, zero_one, has_w, x, t, w, out, grad, want_grad):
-    n = x.size
-    nchunks = (n + CHUNK - 1) // CHUNK
-    for c in numba.prange(nchunks):
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, n)
-        xs = x[lo:hi]
-        ts = t[lo:hi]
-        os = out[lo:hi]
-        if want_grad:
+                acc += l * (np.float64(ws[i]) if has_w else 1.0)
+        elif mode == REDUCE_GRAD:
             gs = grad[lo:hi]
             for i in range(xs.size):
                 l, g = element(margin, squared, zero_one, np.float64(xs[i]), np.float64(ts[i]))
-                wi = np.float64(w[lo + i]) if has_w else 1.0
-                os[i] = l * wi
-                gs[i] = g * wi
+                wi = np.float64(ws[i]) if has_w else 1.0
+                acc += l * wi
+                gs[i] = g * (wi * gscale)
         else:
+            os = out[lo:hi]
+            gs = grad[lo:hi]
             for i in range(xs.size):
                 l, g = element(margin, squared, zero_one, np.float64(xs[i]), np.float64(ts[i]))
-                wi = np.float64(w[lo + i]) if has_w else 1.0
+                wi = np.float64(ws[i]) if has_w else 1.0
                 os[i] = l * wi
+                if gscale != 0.0:
+                    gs[i] = g * wi
+        partials[c] = acc
