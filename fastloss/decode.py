@@ -333,10 +333,11 @@ _SPACE_TABLE = None
 
 def _space_table():
     """Boolean table over code points 0..0x3000: ``chr(c).isspace()`` (the
-    same set as ``\\s`` in Python's ``re``).  No whitespace lies above 0x3000."""
+    same set as ``\\s`` in Python's ``re``), plus a final False for every
+    higher code point (no whitespace lies above U+3000; a test checks it)."""
     global _SPACE_TABLE
     if _SPACE_TABLE is None:
-        _SPACE_TABLE = np.array([chr(c).isspace() for c in range(0x3001)], dtype=np.bool_)
+        _SPACE_TABLE = np.array([chr(c).isspace() for c in range(0x3001)] + [False], dtype=np.bool_)
     return _SPACE_TABLE
 
 
@@ -353,37 +354,50 @@ def _as_corpus(x, name):
     elif isinstance(x, (bytes, dict, set)) or not hasattr(x, "__iter__"):
         raise TypeError(f"{name} must be a str or a sequence of str, got {type(x).__name__}")
     lst = list(x)
-    for i, s in enumerate(lst):
-        if type(s) is not str and not isinstance(s, str):
-            raise TypeError(f"{name}[{i}] must be a str, got {type(s).__name__} {s!r}"[:200])
+    if set(map(type, lst)) - {str}:  # one C-level pass; find the culprit only on failure
+        for i, s in enumerate(lst):
+            if not isinstance(s, str):
+                raise TypeError(f"{name}[{i}] must be a str, got {type(s).__name__} {s!r}"[:200])
     return lst if lst else [""]
 
 
-def _encode(sentences):
-    """UTF-32 code points of the whole corpus in one pass, plus offsets."""
+def _encode(sentences, dtype):
+    """Code points of the whole corpus (one array, ``dtype``) and sentence offsets."""
     joined = "".join(sentences)
-    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    try:
+        # Latin-1 text (code points < 256) is one byte per character in
+        # CPython: encoding it is a copy, ~2x faster than UTF-32.
+        codes = np.frombuffer(joined.encode("latin-1"), dtype=np.uint8).astype(dtype)
+    except UnicodeEncodeError:
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(dtype, copy=False)
     off = np.zeros(len(sentences) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences)), out=off[1:])
+    np.cumsum(np.array(list(map(len, sentences)), dtype=np.int64), out=off[1:])
     return codes, off
 
 
 def _tokens(sentences, words, k, space):
-    codes, off = _encode(sentences)
+    """Token ids of a corpus: (codes, lo, hi, tok, starts, ends).
+
+    Characters: the tokens are the code points themselves (int64), sentence
+    s is tok[lo[s]:hi[s]] (its stripped span): no copy.  Words: tok holds
+    one hash per word, sentence s is tok[lo[s]:hi[s]], and (starts, ends)
+    give each word's span in ``codes`` (uint32) for the exact comparison."""
+    codes, off = _encode(sentences, np.uint32 if words else np.int64)
     S = len(sentences)
     counts = np.empty(S, dtype=np.int64)
-    k.count_tokens(codes, off, space, words, counts)
+    lo = np.empty(S, dtype=np.int64)
+    hi = np.empty(S, dtype=np.int64)
+    k.count_tokens(codes, off, space, words, counts, lo, hi)
+    if not words:
+        return codes, lo, hi, codes, None, None
     toff = np.zeros(S + 1, dtype=np.int64)
     np.cumsum(counts, out=toff[1:])
     n = int(toff[-1])
     tok = np.empty(n, dtype=np.int64)
-    if words:
-        starts = np.empty(n, dtype=np.int64)
-        ends = np.empty(n, dtype=np.int64)
-    else:
-        starts = ends = np.empty(0, dtype=np.int64)
-    k.fill_tokens(codes, off, space, words, toff, tok, starts, ends)
-    return codes, toff, tok, starts, ends
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    k.fill_words(codes, lo, hi, space, toff, tok, starts, ends)
+    return codes, toff[:-1], toff[1:], tok, starts, ends
 
 
 def _corpus_ids(references, hypotheses, unit):
@@ -399,14 +413,14 @@ def _corpus_ids(references, hypotheses, unit):
     k = _kernels()
     space = _space_table()
     words = unit == "word"
-    rcodes, roff, rtok, rs, re_ = _tokens(refs, words, k, space)
-    hcodes, hoff, htok, hs, he = _tokens(hyps, words, k, space)
+    rcodes, rlo, rhi, rtok, rs, re_ = _tokens(refs, words, k, space)
+    hcodes, hlo, hhi, htok, hs, he = _tokens(hyps, words, k, space)
     if words:
         rid = np.empty_like(rtok)
         hid = np.empty_like(htok)
-        k.word_ids(rcodes, rtok, rs, re_, roff, hcodes, htok, hs, he, hoff, rid, hid)
+        k.word_ids(rcodes, rtok, rs, re_, rlo, rhi, hcodes, htok, hs, he, hlo, hhi, rid, hid)
         rtok, htok = rid, hid
-    return k, rtok, roff, htok, hoff
+    return k, (rtok, rlo, rhi, htok, hlo, hhi), int((rhi - rlo).sum()), int((hhi - hlo).sum())
 
 
 @dataclass(frozen=True)
@@ -502,11 +516,10 @@ def error_rates(references, hypotheses, *, unit="word"):
     >>> r.hits, r.substitutions, r.deletions, r.insertions, r.wer
     (3, 1, 0, 1, 0.5)
     """
-    k, rtok, roff, htok, hoff = _corpus_ids(references, hypotheses, unit)
-    out = np.zeros((roff.size - 1, 4), dtype=np.int64)
-    k.pair_scores(rtok, roff, htok, hoff, True, out)
+    k, pairs, nr, nh = _corpus_ids(references, hypotheses, unit)
+    out = np.zeros((pairs[1].size, 4), dtype=np.int64)
+    k.pair_scores(*pairs, True, out)
     H, S, D, I = (int(v) for v in out.sum(axis=0))
-    nr, nh = int(roff[-1]), int(hoff[-1])
     if nr == 0:
         er = float(I)
         mer, wip = (0.0, 1.0) if nh == 0 else (1.0, 0.0)
@@ -518,11 +531,10 @@ def error_rates(references, hypotheses, *, unit="word"):
 
 
 def _rate(references, hypotheses, unit):
-    k, rtok, roff, htok, hoff = _corpus_ids(references, hypotheses, unit)
-    out = np.zeros((roff.size - 1, 4), dtype=np.int64)
-    k.pair_scores(rtok, roff, htok, hoff, False, out)
+    k, pairs, nr, nh = _corpus_ids(references, hypotheses, unit)
+    out = np.zeros((pairs[1].size, 4), dtype=np.int64)
+    k.pair_scores(*pairs, False, out)
     dist = int(out[:, 0].sum())
-    nr = int(roff[-1])
     return float(dist) if nr == 0 else float(dist) / float(nr)
 
 
@@ -590,10 +602,9 @@ def edit_distance(reference, hypothesis):
             b = np.fromiter((ids.setdefault(t, len(ids)) for t in b), dtype=np.int64)
         except TypeError as exc:
             raise TypeError(f"edit_distance tokens must be hashable: {exc}") from None
-    roff = np.array([0, a.size], dtype=np.int64)
-    hoff = np.array([0, b.size], dtype=np.int64)
+    zero = np.zeros(1, dtype=np.int64)
     out = np.zeros((1, 4), dtype=np.int64)
-    _kernels().pair_scores(a, roff, b, hoff, False, out)
+    _kernels().pair_scores(a, zero, np.array([a.size]), b, zero, np.array([b.size]), False, out)
     return int(out[0, 0])
 
 

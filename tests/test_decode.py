@@ -273,6 +273,19 @@ def test_edit_distance_int_arrays_and_lists(a, b):
     assert fastloss.edit_distance([str(v) for v in a], tuple(str(v) for v in b)) == d
 
 
+@given(st.lists(st.integers(0, 3), max_size=200), st.lists(st.integers(0, 3), max_size=200), st.integers(0, 200))
+@settings(max_examples=30)
+def test_edit_distance_multi_block(a, b, cut):
+    # > 64 symbols: several bit-parallel words; a shared middle exercises the affix removal too
+    b = a[:cut] + b[:30] + a[cut:]
+    assert fastloss.edit_distance(np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)) == edit_distance_reference(a, b)
+
+
+def test_no_whitespace_above_u3000():
+    # the whitespace table stops at U+3000 (every higher code point maps to "not whitespace")
+    assert [c for c in range(0x3001, 0x110000) if chr(c).isspace()] == []
+
+
 def test_edit_distance_examples():
     assert fastloss.edit_distance("", "") == 0
     assert fastloss.edit_distance("abc", "") == 3
@@ -350,6 +363,8 @@ def test_long_char_pairs_match_jiwer():
         o = proc(refs, hyps)
         r = fastloss.error_rates(refs, hyps, unit=unit)
         assert (r.hits, r.substitutions, r.deletions, r.insertions) == (o.hits, o.substitutions, o.deletions, o.insertions)
+    assert fastloss.wer(refs, hyps) == jiwer.wer(refs, hyps)
+    assert fastloss.cer(refs, hyps) == jiwer.cer(refs, hyps)
 
 
 EDGE_CASES = [

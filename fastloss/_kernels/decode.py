@@ -376,6 +376,97 @@ def _distance(a, b, row):
 
 
 @kernel()
+def _capacity(n):
+    """Hash-table slots for a pattern of n symbols: a power of two >= 2n."""
+    cap = 16
+    while cap < 2 * n:
+        cap *= 2
+    return cap
+
+
+@kernel()
+def _distance_bp(a, b, keys, used, peq):
+    """Levenshtein distance by Myers/Hyyro bit-parallel blocks (64 DP rows
+    per machine word, Hyyro 2003; block step as in edlib's calculateBlock):
+    O(ceil(n/64) * m) word operations instead of n * m cells.  The shorter
+    sequence (after removing the common prefix and suffix) is the bit
+    pattern; its symbols go in an open-addressing hash table whose rows of
+    ``peq`` are the match bit vectors.  ``keys``/``used``/``peq`` are work
+    space of at least _capacity(n) slots and ceil(n/64) words per slot."""
+    p, q = _affix(a, b)
+    n = a.size - p - q
+    m = b.size - p - q
+    if n == 0:
+        return m
+    if m == 0:
+        return n
+    if n <= m:
+        s1 = a[p:p + n]
+        s2 = b[p:p + m]
+    else:
+        s1 = b[p:p + m]
+        s2 = a[p:p + n]
+        n, m = m, n
+    W = (n + 63) // 64
+    cap = _capacity(n)
+    shift = np.uint64(64)
+    c2 = cap
+    while c2 > 1:
+        c2 //= 2
+        shift -= np.uint64(1)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    for slot in range(cap):
+        used[slot] = False
+    for i in range(n):
+        sym = s1[i]
+        slot = np.int64((np.uint64(sym) * mult) >> shift)
+        while used[slot] and keys[slot] != sym:
+            slot = (slot + 1) & (cap - 1)
+        if not used[slot]:
+            used[slot] = True
+            keys[slot] = sym
+            for w in range(W):
+                peq[slot, w] = 0
+        peq[slot, i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+    VP = np.empty(W, np.uint64)
+    VN = np.empty(W, np.uint64)
+    for w in range(W):
+        VP[w] = ~np.uint64(0)
+        VN[w] = 0
+    last = np.uint64((n - 1) & 63)
+    one = np.uint64(1)
+    score = n
+    for j in range(m):
+        sym = s2[j]
+        slot = np.int64((np.uint64(sym) * mult) >> shift)
+        while used[slot] and keys[slot] != sym:
+            slot = (slot + 1) & (cap - 1)
+        found = used[slot]
+        hp_in = one   # horizontal delta entering the block from above: +1 at row 0
+        hn_in = np.uint64(0)
+        for w in range(W):
+            eq = peq[slot, w] if found else np.uint64(0)
+            pv = VP[w]
+            mv = VN[w]
+            xv = eq | mv
+            eq |= hn_in
+            xh = (((eq & pv) + pv) ^ pv) | eq
+            ph = mv | ~(xh | pv)
+            mh = pv & xh
+            if w == W - 1:
+                score += np.int64((ph >> last) & one) - np.int64((mh >> last) & one)
+            hp_out = ph >> np.uint64(63)
+            hn_out = mh >> np.uint64(63)
+            ph = (ph << one) | hp_in
+            mh = (mh << one) | hn_in
+            VP[w] = mh | ~(xv | ph)
+            VN[w] = ph & xv
+            hp_in = hp_out
+            hn_in = hn_out
+    return score
+
+
+@kernel()
 def _counts(a, b, work, out):
     """(hits, substitutions, deletions, insertions) turning a (reference) into
     b (hypothesis) along the alignment rapidfuzz's ``Levenshtein.opcodes``
@@ -495,39 +586,40 @@ PAIR_BLOCK = 256
 
 
 @kernel(parallel=True)
-def pair_scores(rtok, roff, htok, hoff, want_counts, out):
-    """For every pair k: reference rtok[roff[k]:roff[k+1]], hypothesis
-    htok[hoff[k]:hoff[k+1]] (int64 ids, equal ids = equal tokens).
+def pair_scores(rtok, rlo, rhi, htok, hlo, hhi, want_counts, out):
+    """For every pair k: reference rtok[rlo[k]:rhi[k]], hypothesis
+    htok[hlo[k]:hhi[k]] (int64 ids: equal ids = equal tokens).
     want_counts: out[k, :4] = (hits, subs, dels, ins); else out[k, 0] =
-    distance."""
-    P = roff.size - 1
+    distance.  Pairs go in blocks, one work buffer per block."""
+    P = rlo.size
     nblk = (P + PAIR_BLOCK - 1) // PAIR_BLOCK
     for blk in numba.prange(nblk):
         lo = blk * PAIR_BLOCK
         hi = min(lo + PAIR_BLOCK, P)
         need = 1
         for k in range(lo, hi):
-            la = roff[k + 1] - roff[k]
-            lb = hoff[k + 1] - hoff[k]
+            la = rhi[k] - rlo[k]
+            lb = hhi[k] - hlo[k]
             if want_counts:
                 c = (la + 1) * (lb + 1)
             else:
-                c = la + 1
+                c = min(la, lb) + 1
             if c > need:
                 need = c
-        if need > FULL_MATRIX_CELLS:
-            need = FULL_MATRIX_CELLS
-        work = np.empty(need, np.int32)
-        for k in range(lo, hi):
-            a = rtok[roff[k]:roff[k + 1]]
-            b = htok[hoff[k]:hoff[k + 1]]
-            if want_counts:
-                _counts(a, b, work, out[k])
-            else:
-                if a.size + 1 <= work.size:
-                    out[k, 0] = _distance(a, b, work)
-                else:
-                    out[k, 0] = _distance(a, b, np.empty(a.size + 1, np.int32))
+        if want_counts:
+            if need > FULL_MATRIX_CELLS:
+                need = FULL_MATRIX_CELLS
+            work = np.empty(need, np.int32)
+            for k in range(lo, hi):
+                _counts(rtok[rlo[k]:rhi[k]], htok[hlo[k]:hhi[k]], work, out[k])
+        else:
+            # need - 1 bounds both lengths' minimum: the pattern is the shorter
+            cap = _capacity(need)
+            keys = np.empty(cap, np.int64)
+            used = np.empty(cap, np.bool_)
+            peq = np.empty((cap, (need + 63) // 64), np.uint64)
+            for k in range(lo, hi):
+                out[k, 0] = _distance_bp(rtok[rlo[k]:rhi[k]], htok[hlo[k]:hhi[k]], keys, used, peq)
 
 
 # ----------------------------------------------------------------------------
@@ -535,79 +627,88 @@ def pair_scores(rtok, roff, htok, hoff, want_counts, out):
 # ----------------------------------------------------------------------------
 
 
+@kernel(inline=True)
+def _ws(c, space):
+    """Is code point c whitespace (``str.isspace``)?  ``space`` is a table up
+    to U+3000 (the last whitespace code point) plus one False entry that
+    every higher code point maps to, so the test is one clamped load."""
+    return space[min(np.int64(c), space.size - 1)]
+
+
 @kernel()
 def _strip(codes, lo, hi, space):
-    while lo < hi and codes[lo] < space.size and space[codes[lo]]:
+    while lo < hi and _ws(codes[lo], space):
         lo += 1
-    while hi > lo and codes[hi - 1] < space.size and space[codes[hi - 1]]:
+    while hi > lo and _ws(codes[hi - 1], space):
         hi -= 1
     return lo, hi
 
 
 @kernel()
-def _is_space(codes, i, space):
-    c = codes[i]
-    return c < space.size and space[c]
+def _scan_words(codes, lo, hi, space, starts, ends, tok, k0, write):
+    """Words of codes[lo:hi] (already stripped), in one pass.
 
-
-@kernel()
-def _scan_words(codes, lo, hi, space, starts, ends, k0, write):
-    """Words of codes[lo:hi] (already stripped) under jiwer's wer_default:
-    runs of two or more whitespace characters and single ' ' separate words;
-    a single other whitespace character (a tab, say) stays inside the word.
-    Returns the number of words; writes their spans at k0 when ``write``."""
+    Under jiwer's wer_default (collapse runs of >= 2 whitespace characters
+    into ' ', strip, split on ' ') a character separates words when it is
+    ' ' or a member of a whitespace run of two or more; a lone tab (say)
+    stays inside its word.  The flags are computed without branches (word
+    boundaries are unpredictable).  Returns the number of words; with
+    ``write``, stores each word's span and a 64-bit FNV-1a hash of its code
+    points at k0, k0+1, ... (equal words have equal hashes; ids are made
+    exact per pair by :func:`word_ids`)."""
     k = 0
-    i = lo
-    while i < hi:
-        start = i
-        while i < hi:
-            if codes[i] == 32:
-                break
-            if _is_space(codes, i, space) and i + 1 < hi and _is_space(codes, i + 1, space):
-                break
-            i += 1
+    if lo >= hi:
+        return 0
+    sep_prev = True
+    ws_prev = False
+    ws_cur = _ws(codes[lo], space)
+    h = np.uint64(0)
+    for i in range(lo, hi):
+        c = codes[i]
+        ws_next = False
+        if i + 1 < hi:
+            ws_next = _ws(codes[i + 1], space)
+        sep = (c == 32) | (ws_cur & (ws_prev | ws_next))
+        start = (not sep) & sep_prev
         if write:
-            starts[k0 + k] = start
-            ends[k0 + k] = i
-        k += 1
-        # skip the separator (a single ' ' or a whitespace run)
-        while i < hi and _is_space(codes, i, space):
-            i += 1
+            if start:
+                starts[k0 + k] = i
+                h = np.uint64(14695981039346656037)
+            elif sep and not sep_prev:
+                ends[k0 + k - 1] = i
+                tok[k0 + k - 1] = np.int64(h ^ (h >> np.uint64(29)))
+            if not sep:
+                h = (h ^ np.uint64(c)) * np.uint64(1099511628211)
+        k += start
+        sep_prev = sep
+        ws_prev = ws_cur
+        ws_cur = ws_next
+    if write and not sep_prev:
+        ends[k0 + k - 1] = hi
+        tok[k0 + k - 1] = np.int64(h ^ (h >> np.uint64(29)))
     return k
 
 
 @kernel(parallel=True)
-def count_tokens(codes, off, space, words, counts):
-    """Tokens per sentence (words, or characters after stripping)."""
+def count_tokens(codes, off, space, words, counts, lo_out, hi_out):
+    """Tokens per sentence (words, or characters after stripping); the
+    stripped span of each sentence goes to (lo_out, hi_out)."""
     S = off.size - 1
     for s in numba.prange(S):
         lo, hi = _strip(codes, off[s], off[s + 1], space)
+        lo_out[s] = lo
+        hi_out[s] = hi
         if words:
-            counts[s] = _scan_words(codes, lo, hi, space, counts, counts, 0, False)
+            counts[s] = _scan_words(codes, lo, hi, space, counts, counts, counts, 0, False)
         else:
             counts[s] = hi - lo
 
 
 @kernel(parallel=True)
-def fill_tokens(codes, off, space, words, toff, tok, starts, ends):
-    """Characters: tok = code points.  Words: spans (starts, ends) and tok =
-    a 64-bit hash of the word's code points (equal words, equal hash; ids are
-    made exact per pair by :func:`word_ids`)."""
-    S = off.size - 1
-    for s in numba.prange(S):
-        lo, hi = _strip(codes, off[s], off[s + 1], space)
-        k0 = toff[s]
-        if words:
-            nw = _scan_words(codes, lo, hi, space, starts, ends, k0, True)
-            for w in range(k0, k0 + nw):
-                h = np.uint64(14695981039346656037)
-                for i in range(starts[w], ends[w]):
-                    h = (h ^ np.uint64(codes[i])) * np.uint64(1099511628211)
-                h ^= h >> np.uint64(29)
-                tok[w] = np.int64(h)
-        else:
-            for i in range(lo, hi):
-                tok[k0 + i - lo] = codes[i]
+def fill_words(codes, lo, hi, space, toff, tok, starts, ends):
+    """Word spans (starts, ends) and hashes, sentence s at toff[s]."""
+    for s in numba.prange(lo.size):
+        _scan_words(codes, lo[s], hi[s], space, starts, ends, tok, toff[s], True)
 
 
 @kernel()
@@ -621,21 +722,20 @@ def _same_word(c1, s1, e1, c2, s2, e2):
 
 
 @kernel(parallel=True)
-def word_ids(rcodes, rtok, rs, re, roff, hcodes, htok, hs, he, hoff, rid, hid):
+def word_ids(rcodes, rtok, rs, re, rlo, rhi, hcodes, htok, hs, he, hlo, hhi, rid, hid):
     """Exact per-pair ids: equal words (same code points) get equal ids.
     Hashes only short-cut the comparison; a hash collision cannot make two
     different words equal."""
-    P = roff.size - 1
-    for k in numba.prange(P):
-        r0 = roff[k]
-        r1 = roff[k + 1]
+    for k in numba.prange(rlo.size):
+        r0 = rlo[k]
+        r1 = rhi[k]
         for i in range(r0, r1):
             rid[i] = i
             for j in range(r0, i):
                 if rtok[j] == rtok[i] and _same_word(rcodes, rs[j], re[j], rcodes, rs[i], re[i]):
                     rid[i] = rid[j]
                     break
-        for i in range(hoff[k], hoff[k + 1]):
+        for i in range(hlo[k], hhi[k]):
             hid[i] = -1 - i
             for j in range(r0, r1):
                 if rtok[j] == htok[i] and _same_word(rcodes, rs[j], re[j], hcodes, hs[i], he[i]):
