@@ -28,6 +28,44 @@ NEG_INF = -np.inf
 GREEDY_BLOCK = 512
 
 
+@kernel(inline=True)
+def _argmax(lp, t, C):
+    """(first index of the maximum of lp[t, :], the maximum), as np.argmax
+    (the first NaN wins).  Four independent select chains shorten the
+    loop-carried dependency; NaN is tracked exactly on the side."""
+    m0 = lp[t, 0]
+    m1 = m0
+    m2 = m0
+    m3 = m0
+    nan = m0 != m0
+    C4 = C - C % 4
+    for c in range(0, C4, 4):
+        v0 = lp[t, c]
+        v1 = lp[t, c + 1]
+        v2 = lp[t, c + 2]
+        v3 = lp[t, c + 3]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+        nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)
+    for c in range(C4, C):
+        v = lp[t, c]
+        m0 = v if v > m0 else m0
+        nan |= v != v
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    m = m2 if m2 > m0 else m0
+    k = 0
+    if nan:
+        while lp[t, k] == lp[t, k]:
+            k += 1
+        return k, lp[t, k]
+    while lp[t, k] != m:
+        k += 1
+    return k, m
+
+
 @kernel(parallel=True)
 def greedy(x, bf, lengths, merge_repeated, blank, best, partials, tokens, ntok, score):
     """Best path per utterance.
@@ -49,19 +87,15 @@ def greedy(x, bf, lengths, merge_repeated, blank, best, partials, tokens, ntok, 
         b = job - n * nb
         lo = b * GREEDY_BLOCK
         hi = min(lo + GREEDY_BLOCK, lengths[n])
+        # One 2-D view per job, then plain indexing: a view per frame would
+        # cost an atomic reference-count update shared by every thread.
+        if bf:
+            lp = x[n]
+        else:
+            lp = x[:, n, :]
         acc = 0.0
         for t in range(lo, hi):
-            if bf:
-                row = x[n, t]
-            else:
-                row = x[t, n]
-            m = row[0]
-            k = 0
-            for c in range(1, C):
-                v = row[c]
-                if v > m or (v != v and m == m):
-                    m = v
-                    k = c
+            k, m = _argmax(lp, t, C)
             best[n, t] = k
             acc += np.float64(m)
         partials[n, b] = acc
