@@ -199,15 +199,15 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
 
     if not want_grad:
         return logz
-    if not (logz > NEG_INF) or logz == np.inf:
-        # Infinite loss: the sample contributes a zero gradient (never NaN).
-        _zero_rows(grad, gbase, gst, C, 0, T)
-        return logz
     if bad:
         for t in range(T):
             r = grad[gbase + t * gst : gbase + t * gst + C]
             for c in range(C):
                 r[c] = np.nan if t < Tn else 0.0
+        return logz
+    if not (logz > NEG_INF) or logz == np.inf:
+        # Infinite loss: the sample contributes a zero gradient (never NaN).
+        _zero_rows(grad, gbase, gst, C, 0, T)
         return logz
 
     _zero_rows(grad, gbase, gst, C, Tn, T)
