@@ -1,0 +1,156 @@
+"""Kernels of the imbalanced-data metrics (see ``fastloss/metrics.py``).
+
+* :func:`pair_hist`: the (true, predicted) label histogram behind the
+  confusion matrix and precision/recall/F.  The data is cut into a fixed
+  number of contiguous blocks (a function of ``n`` only, never of the thread
+  count); each block fills its own histogram; the wrapper adds the block
+  histograms in block order.  Counts are int64 (exact); weighted sums are
+  float64 added sequentially inside a block, so the result is bitwise
+  identical for any number of threads.
+* :func:`merge_walk`: the exact binary curve.  Positive and negative scores
+  arrive separately, each sorted ascending; one walk from the top merges them
+  and emits one operating point per *distinct* score (tied scores collapse to
+  one point, as scikit-learn's ``_binary_clf_curve``), with float64 running
+  sums of the positive and negative weights.
+* :func:`bucket`: the fast path of ``roc_auc``/``average_precision`` when one
+  class is rare.  Only the rare class is sorted; every sample of the other
+  class is located among the rare class's distinct scores by binary search
+  (the table is small enough to stay in cache) and its weight is added to an
+  "equal to u_j" or "strictly between u_{j-1} and u_j" bucket.  Those buckets
+  are exactly the sufficient statistics of AUC (pairs below / tied) and, when
+  the rare class is the positive one, of the step-wise AP (every recall
+  change happens at a positive score).
+* :func:`bin_hist`: the histogram of the streaming ``CurveAccumulator``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import kernel, numba
+
+prange = numba.prange
+
+
+@kernel(parallel=True)
+def pair_hist(t, p, lo, r, w, has_w, nblocks, counts, wsum):
+    """counts[b, (t-lo)*r + (p-lo)] += 1 (and wsum += w) over block b.
+
+    ``t``/``p`` are int64 labels already proven to lie in [lo, lo + r).
+    """
+    n = t.size
+    step = (n + nblocks - 1) // nblocks
+    for b in prange(nblocks):
+        s = b * step
+        e = min(n, s + step)
+        c = counts[b]
+        if has_w:
+            ws = wsum[b]
+            for i in range(s, e):
+                k = (t[i] - lo) * r + (p[i] - lo)
+                c[k] += 1
+                ws[k] += w[i]
+        else:
+            for i in range(s, e):
+                c[(t[i] - lo) * r + (p[i] - lo)] += 1
+
+
+@kernel()
+def merge_walk(ps, pw, ns, nw, has_w, store, thr, tps, fps, res):
+    """Distinct-threshold walk, highest score first.
+
+    With ``store`` it writes the operating points (cumulative weights of the
+    samples scoring >= thr) into thr/tps/fps and returns their number m.
+    Always: res[0] = 2 * sum of trapezoids (fp step x (tp + tp_prev)), i.e.
+    2 * AUC * P * N; res[1] = sum of (tp step) x precision, i.e. AP * P.
+    """
+    i = ps.size - 1
+    j = ns.size - 1
+    m = 0
+    tp = 0.0
+    fp = 0.0
+    area2 = 0.0
+    ap = 0.0
+    while i >= 0 or j >= 0:
+        if i >= 0 and (j < 0 or ps[i] >= ns[j]):
+            v = ps[i]
+        else:
+            v = ns[j]
+        tp0 = tp
+        fp0 = fp
+        while i >= 0 and ps[i] == v:
+            tp += pw[i] if has_w else 1.0
+            i -= 1
+        while j >= 0 and ns[j] == v:
+            fp += nw[j] if has_w else 1.0
+            j -= 1
+        area2 += (fp - fp0) * (tp + tp0)
+        den = tp + fp
+        if den != 0.0:
+            ap += (tp - tp0) * (tp / den)
+        if store:
+            thr[m] = v
+            tps[m] = tp
+            fps[m] = fp
+        m += 1
+    res[0] = area2
+    res[1] = ap
+    return m
+
+
+@kernel(parallel=True)
+def bucket(score, y, base, u, w, has_w, nblocks, eq, gap):
+    """For every sample whose class y[i] != base: j = #{u < score}; add its
+    weight to eq[b, j] when u[j] == score, else to gap[b, j]."""
+    n = score.size
+    k = u.size
+    step = (n + nblocks - 1) // nblocks
+    for b in prange(nblocks):
+        s = b * step
+        e = min(n, s + step)
+        eqb = eq[b]
+        gapb = gap[b]
+        for i in range(s, e):
+            if y[i] == base:
+                continue
+            x = score[i]
+            first = 0
+            length = k
+            while length > 0:
+                half = length >> 1
+                mid = first + half
+                if u[mid] < x:
+                    first = mid + 1
+                    length = length - half - 1
+                else:
+                    length = half
+            wt = w[i] if has_w else 1.0
+            if first < k and u[first] == x:
+                eqb[first] += wt
+            else:
+                gapb[first] += wt
+
+
+@kernel()
+def bin_hist(score, y, w, has_w, thresholds, pos, neg):
+    """Streaming histogram: bin = #{thresholds <= score} (0 .. K)."""
+    k = thresholds.size
+    for i in range(score.size):
+        x = score[i]
+        first = 0
+        length = k
+        while length > 0:
+            half = length >> 1
+            mid = first + half
+            if thresholds[mid] <= x:
+                first = mid + 1
+                length = length - half - 1
+            else:
+                length = half
+        wt = w[i] if has_w else 1.0
+        if y[i] != 0:
+            pos[first] += wt
+        else:
+            neg[first] += wt
+
+
+__all__ = ["pair_hist", "merge_walk", "bucket", "bin_hist"]
