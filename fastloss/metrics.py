@@ -646,11 +646,22 @@ def _bucket_stats(score, ybin, w, base_pos: bool):
     else:
         a = np.add.reduceat(bw, starts)
     k = u.size
+    kern = _kernels()
+    # Search grid: ~2 cells per distinct value, uniform over [u[0], u[-1]].
+    g = 2 * k
+    u0 = float(u[0])
+    span = float(u[-1]) - u0
+    scale = g / span if span > 0 and math.isfinite(g / span) else 0.0
+    start = np.empty(g + 1, dtype=np.int64)
+    kern.cell_starts(u, u0, scale, g, start)
     nb = _nblocks(score.size)
     eq = np.zeros((nb, k))
     gap = np.zeros((nb, k + 1))
     has_w = w is not None
-    _kernels().bucket(score, ybin.view(np.uint8), 1 if base_pos else 0, u, w if has_w else _DUMMY_F8, has_w, nb, eq, gap)
+    kern.bucket(
+        score, ybin.view(np.uint8), 1 if base_pos else 0, u, u0, scale, start,
+        w if has_w else _DUMMY_F8, has_w, nb, eq, gap,
+    )
     return a, eq.sum(axis=0), gap.sum(axis=0)
 
 

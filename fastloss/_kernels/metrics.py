@@ -97,12 +97,43 @@ def merge_walk(ps, pw, ns, nw, has_w, store, thr, tps, fps, res):
     return m
 
 
+@kernel(inline=True)
+def _cell(x, u0, scale, g):
+    """Monotone (non-decreasing in x) cell index in [0, g)."""
+    c = (x - u0) * scale
+    if c < 0.0:
+        return 0
+    if c >= g:
+        return g - 1
+    return int(c)
+
+
+@kernel()
+def cell_starts(u, u0, scale, g, start):
+    """start[c] = first index j with cell(u[j]) >= c (u ascending)."""
+    j = 0
+    k = u.size
+    for c in range(g + 1):
+        while j < k and _cell(u[j], u0, scale, g) < c:
+            j += 1
+        start[c] = j
+
+
 @kernel(parallel=True)
-def bucket(score, y, base, u, w, has_w, nblocks, eq, gap):
+def bucket(score, y, base, u, u0, scale, start, w, has_w, nblocks, eq, gap):
     """For every sample whose class y[i] != base: j = #{u < score}; add its
-    weight to eq[b, j] when u[j] == score, else to gap[b, j]."""
+    weight to eq[b, j] when u[j] == score, else to gap[b, j].
+
+    The lower bound is searched only among the u of the sample's cell (a
+    uniform grid over [u[0], u[-1]] with about two cells per value): since
+    the cell index is monotone in the score, every u of an earlier cell is
+    smaller and every u of a later one larger.  A plain binary search over
+    10^5 values cost ~17 dependent cache misses per sample (2.3 s for 10^7);
+    the grid needs one or two.
+    """
     n = score.size
     k = u.size
+    g = start.size - 1
     step = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         s = b * step
@@ -113,8 +144,9 @@ def bucket(score, y, base, u, w, has_w, nblocks, eq, gap):
             if y[i] == base:
                 continue
             x = score[i]
-            first = 0
-            length = k
+            c = _cell(x, u0, scale, g)
+            first = start[c]
+            length = start[c + 1] - first
             while length > 0:
                 half = length >> 1
                 mid = first + half
@@ -153,4 +185,4 @@ def bin_hist(score, y, w, has_w, thresholds, pos, neg):
             neg[first] += wt
 
 
-__all__ = ["pair_hist", "merge_walk", "bucket", "bin_hist"]
+__all__ = ["pair_hist", "merge_walk", "cell_starts", "bucket", "bin_hist"]
