@@ -192,16 +192,15 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
     new_pnb = np.empty(W, np.float64)
 
     for t in range(T):
-        row = lp[t]
         if use_tok:
             am = 0
             for c in range(C):
-                v = np.float64(row[c])
+                v = np.float64(lp[t, c])
                 allowed[c] = v >= tok_min
-                if v > np.float64(row[am]):
+                if v > np.float64(lp[t, am]):
                     am = c
             allowed[am] = True
-        lblank = np.float64(row[blank])
+        lblank = np.float64(lp[t, blank])
         for i in range(nbeam):
             tot[i] = _logaddexp(pb[i], pnb[i])
             beam_of[node[i]] = i
@@ -211,7 +210,7 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
             last = ntoken[node[i]]
             nb_ = NEG_INF
             if last >= 0 and allowed[last]:
-                nb_ = pnb[i] + np.float64(row[last])
+                nb_ = pnb[i] + np.float64(lp[t, last])
             cand_b[i] = b
             cand_nb[i] = nb_
         # extensions that produce a prefix already in the beam merge into its stay
@@ -226,9 +225,9 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
                     if allowed[c]:
                         # the label c after prefix j: a repeat needs a blank between
                         if ntoken[par] == c:
-                            e = pb[j] + np.float64(row[c])
+                            e = pb[j] + np.float64(lp[t, c])
                         else:
-                            e = tot[j] + np.float64(row[c])
+                            e = tot[j] + np.float64(lp[t, c])
                         cand_nb[i] = _logaddexp(cand_nb[i], e)
         # select the W best candidates
         cnt = 0
@@ -243,9 +242,9 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
                 if c == blank or not allowed[c] or merged[i * C + c]:
                     continue
                 if c == last:
-                    e = pb[i] + np.float64(row[c])
+                    e = pb[i] + np.float64(lp[t, c])
                 else:
-                    e = tot[i] + np.float64(row[c])
+                    e = tot[i] + np.float64(lp[t, c])
                 if e > best:
                     best = e
         thresh = NEG_INF
@@ -265,9 +264,9 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
                     merged[i * C + c] = False
                     continue
                 if c == last:
-                    e = pb[i] + np.float64(row[c])
+                    e = pb[i] + np.float64(lp[t, c])
                 else:
-                    e = tot[i] + np.float64(row[c])
+                    e = tot[i] + np.float64(lp[t, c])
                 if e > NEG_INF and e >= thresh:
                     cnt = _insert(cand_score, order, W, cnt, e, base + c)
         # clear flags left by disallowed symbols, and the node -> beam map
@@ -375,38 +374,6 @@ def _affix(a, b):
     while q < na - p and q < nb - p and a[na - 1 - q] == b[nb - 1 - q]:
         q += 1
     return p, q
-
-
-@kernel()
-def _distance(a, b, row):
-    """Levenshtein distance with one row of work space (len(a) + 1)."""
-    p, q = _affix(a, b)
-    n = a.size - p - q
-    m = b.size - p - q
-    if n == 0:
-        return m
-    if m == 0:
-        return n
-    s1 = a[p:p + n]
-    s2 = b[p:p + m]
-    for i in range(n + 1):
-        row[i] = i
-    for j in range(1, m + 1):
-        cj = s2[j - 1]
-        diag = row[0]
-        row[0] = j
-        left = j
-        for i in range(1, n + 1):
-            up = row[i]
-            v = diag + (s1[i - 1] != cj)
-            if up + 1 < v:
-                v = up + 1
-            if left + 1 < v:
-                v = left + 1
-            row[i] = v
-            left = v
-            diag = up
-    return row[n]
 
 
 @kernel()
@@ -769,9 +736,16 @@ def word_ids(rcodes, rtok, rs, re, rlo, rhi, hcodes, htok, hs, he, hlo, hhi, rid
                 if rtok[j] == rtok[i] and _same_word(rcodes, rs[j], re[j], rcodes, rs[i], re[i]):
                     rid[i] = rid[j]
                     break
-        for i in range(hlo[k], hhi[k]):
+        nr = r1 - r0
+        h0 = hlo[k]
+        for i in range(h0, hhi[k]):
             hid[i] = -1 - i
-            for j in range(r0, r1):
+            # Any equal reference word carries the canonical id, so start the
+            # search at the same position (hypotheses mostly align with their
+            # references) and wrap around.
+            off = min(i - h0, nr - 1) if nr > 0 else 0
+            for jj in range(nr):
+                j = r0 + (off + jj) % nr
                 if rtok[j] == htok[i] and _same_word(rcodes, rs[j], re[j], hcodes, hs[i], he[i]):
                     hid[i] = rid[j]
                     break
