@@ -114,7 +114,8 @@ def ctc_greedy_decode(log_probs, input_lengths=None, *, blank=0, batch_first=Fal
     -----
     Ties go to the lowest symbol index and a NaN frame decodes to its first
     NaN symbol with a NaN score, as ``numpy.argmax`` does.  The pass reads
-    ``log_probs`` once, parallel over (utterance, block of frames).
+    ``log_probs`` once, parallel over utterances (so a batch of one
+    utterance runs on one thread).
 
     Examples
     --------
@@ -128,14 +129,10 @@ def ctc_greedy_decode(log_probs, input_lengths=None, *, blank=0, batch_first=Fal
     il = _input_lengths(input_lengths, N, T)
     blank = _blank(blank, C)
     merge_repeated = _checks.check_bool(merge_repeated, "merge_repeated")
-    k = _kernels()
-    nb = (T + k.GREEDY_BLOCK - 1) // k.GREEDY_BLOCK
-    best = np.empty((N, T), dtype=np.int32)
-    partials = np.empty((N, nb), dtype=np.float64)
     tokens = np.empty((N, T), dtype=np.int64)
     ntok = np.empty(N, dtype=np.int64)
     score = np.empty(N, dtype=np.float64)
-    k.greedy(x, batch_first, il, merge_repeated, blank, best, partials, tokens, ntok, score)
+    _kernels().greedy(x, batch_first, il, merge_repeated, blank, tokens, ntok, score)
     return [tokens[n, : ntok[n]] for n in range(N)], score.astype(x.dtype, copy=False)
 
 

@@ -23,11 +23,6 @@ NEG_INF = -np.inf
 # Greedy (best path) decoding
 # ----------------------------------------------------------------------------
 
-#: Frames per greedy block: the argmax pass runs over (utterance, block) pairs
-#: so that a batch of one long utterance still uses every thread.
-GREEDY_BLOCK = 512
-
-
 @kernel(inline=True)
 def _argmax(lp, t, C):
     """(first index of the maximum of lp[t, :], the maximum), as np.argmax
@@ -67,51 +62,35 @@ def _argmax(lp, t, C):
 
 
 @kernel(parallel=True)
-def greedy(x, bf, lengths, merge_repeated, blank, best, partials, tokens, ntok, score):
-    """Best path per utterance.
-
-    Phase 1 (parallel over (utterance, block of frames)): best[n, t] = argmax
-    over symbols (first maximum, first NaN as np.argmax), partials[n, b] = sum
-    of the block's maxima.  Phase 2 (parallel over utterances): collapse
-    repeats, drop blanks, add the block partials in a fixed order (so the
-    score does not depend on the thread count).
-    """
+def greedy(x, bf, lengths, merge_repeated, blank, tokens, ntok, score):
+    """Best path per utterance, one utterance per task (a single parallel
+    region: on a busy machine every extra fork/join can cost a scheduler
+    tick).  The argmax, the score (float64, summed in frame order, so it
+    does not depend on the thread count) and the collapse run in the same
+    pass over the frames."""
     if bf:
         N = x.shape[0]
     else:
         N = x.shape[1]
     C = x.shape[2]
-    nb = partials.shape[1]
-    for job in numba.prange(N * nb):
-        n = job // nb
-        b = job - n * nb
-        lo = b * GREEDY_BLOCK
-        hi = min(lo + GREEDY_BLOCK, lengths[n])
-        # One 2-D view per job, then plain indexing: a view per frame would
-        # cost an atomic reference-count update shared by every thread.
+    for n in numba.prange(N):
+        # One 2-D view per utterance, then plain indexing: a view per frame
+        # would cost an atomic reference-count update shared by every thread.
         if bf:
             lp = x[n]
         else:
             lp = x[:, n, :]
         acc = 0.0
-        for t in range(lo, hi):
-            k, m = _argmax(lp, t, C)
-            best[n, t] = k
-            acc += np.float64(m)
-        partials[n, b] = acc
-    for n in numba.prange(N):
-        s = 0.0
-        for b in range(nb):
-            s += partials[n, b]
-        score[n] = s
         cnt = 0
         prev = -1
         for t in range(lengths[n]):
-            k = best[n, t]
+            k, m = _argmax(lp, t, C)
+            acc += np.float64(m)
             if k != blank and (not merge_repeated or k != prev):
                 tokens[n, cnt] = k
                 cnt += 1
             prev = k
+        score[n] = acc
         ntok[n] = cnt
 
 
