@@ -63,10 +63,22 @@ def _check_unit_interval(a: np.ndarray, name: str) -> None:
     raise ValueError(f"all elements of {name} must be in [0, 1], got {a[pos]} at position {pos}")
 
 
+class _Logistic:
+    """The driver's kernel triple for the logistic losses (own vectorised loops)."""
+
+    def __init__(self, k):
+        self.reduce, self.reduce_grad, self.pointwise = k.logistic_reduce, k.logistic_reduce_grad, k.logistic_pointwise
+
+
+def _kernels_for(kind):
+    k = _kernels()
+    return _Logistic(k) if kind in (BCE_LOGITS, FOCAL) else k
+
+
 def _elementwise(kind, a, b, x, t, w, pw, dtype, reduction, return_grad, grad_out):
     return_grad = _checks.check_bool(return_grad, "return_grad")
     total, n, out, grad = run(
-        _kernels(), (kind, float(a), float(b), w is not None, pw is not None), (x, t, w, pw),
+        _kernels_for(kind), (kind, float(a), float(b), w is not None, pw is not None), (x, t, w, pw),
         dtype, reduction, return_grad, grad_out,
     )
     return finish(total, n, reduction, dtype, out, grad, return_grad)
@@ -135,7 +147,7 @@ def _prep_bce_logits(input, target, weight, pos_weight, reduction):
 def _stream_bce_logits(input, target, weight=None, pos_weight=None):
     x, t, w, pw, dtype = _prep_bce_logits(input, target, weight, pos_weight, "sum")
     head = (BCE_LOGITS, 0.0, 0.0, w is not None, pw is not None)
-    total, n, _, _ = run(_kernels(), head, (x, t, w, pw), dtype, "sum", False)
+    total, n, _, _ = run(_kernels_for(BCE_LOGITS), head, (x, t, w, pw), dtype, "sum", False)
     return total, n
 
 
@@ -164,7 +176,7 @@ def binary_cross_entropy_with_logits(
     --------
     >>> import numpy as np, fastloss
     >>> round(float(fastloss.binary_cross_entropy_with_logits(np.array([2.0, -1.0]), np.array([1.0, 0.0]))), 6)
-    0.220185
+    0.220095
     """
     x, t, w, pw, dtype = _prep_bce_logits(input, target, weight, pos_weight, reduction)
     return _elementwise(BCE_LOGITS, 0.0, 0.0, x, t, w, pw, dtype, reduction, return_grad, grad_out)
@@ -179,7 +191,7 @@ def _focal_params(alpha, gamma):
 def _stream_sigmoid_focal(inputs, targets, alpha=0.25, gamma=2.0):
     a, g = _focal_params(alpha, gamma)
     x, t, dtype = _prep_pair(inputs, targets, ("inputs", "targets"))
-    total, n, _, _ = run(_kernels(), (FOCAL, a, g, False, False), (x, t, None, None), dtype, "sum", False)
+    total, n, _, _ = run(_kernels_for(FOCAL), (FOCAL, a, g, False, False), (x, t, None, None), dtype, "sum", False)
     return total, n
 
 
@@ -208,7 +220,7 @@ def sigmoid_focal_loss(inputs, targets, *, alpha=0.25, gamma=2.0, reduction="non
     >>> import numpy as np, fastloss
     >>> out = fastloss.sigmoid_focal_loss(np.array([2.0, -1.0]), np.array([1.0, 0.0]))
     >>> [round(float(v), 6) for v in out]
-    [0.000408, 0.015844]
+    [0.000451, 0.016994]
     """
     a, g = _focal_params(alpha, gamma)
     x, t, dtype = _prep_pair(inputs, targets, ("inputs", "targets"))
@@ -459,7 +471,7 @@ def cross_entropy(
     >>> import numpy as np, fastloss
     >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
     >>> round(float(fastloss.cross_entropy(x, np.array([0, 2]))), 6)
-    0.791063
+    0.669962
     >>> loss, g = fastloss.cross_entropy(x, np.array([0, 2]), return_grad=True)
     >>> np.round(g.sum(axis=1), 12).tolist()  # softmax - onehot sums to 0 per row
     [0.0, 0.0]
@@ -584,7 +596,7 @@ def softmax_focal_loss(
     >>> import numpy as np, fastloss
     >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
     >>> round(float(fastloss.softmax_focal_loss(x, np.array([0, 2]))), 6)
-    0.25109
+    0.249682
     """
     ign = _check_common(reduction, ignore_index, return_grad)
     g = _checks.check_scalar(gamma, "gamma", low=0.0)

@@ -64,10 +64,12 @@ def _log1pf(f, dk):
 @kernel(inline=True)
 def log1p01(e):
     """log(1 + e) for e in [0, 1] (the softplus tail log(1 + exp(-|x|)))."""
-    if e > _SQRT2M1:
-        # 1 + e = 2 (1 + f) with f = (e - 1)/2, exact for e in [0.41, 1].
-        return _log1pf(0.5 * e - 0.5, 1.0)
-    return _log1pf(e, 0.0)
+    # 1 + e = 2 (1 + f) with f = (e - 1)/2, exact for e in [0.41, 1].
+    # Selects, not branches: the loop calling this stays vectorisable.
+    big = e > _SQRT2M1
+    f = 0.5 * e - 0.5 if big else e
+    dk = 1.0 if big else 0.0
+    return _log1pf(f, dk)
 
 
 @kernel(inline=True)
@@ -82,8 +84,53 @@ def log1m(x):
 
 
 @kernel(inline=True)
+def logistic(kind, a, b, x, t, pw):
+    """(loss, gradient) of BCE-with-logits (kind BCE_LOGITS) or the sigmoid
+    focal loss (FOCAL: alpha = a, gamma = b), written with selects only so
+    that the calling loop vectorises."""
+    # e = exp(-|x|) in (0, 1]; q = e/(1+e) is the smaller of sigmoid(x) and
+    # 1 - sigmoid(x), r = 1/(1+e) the larger: both are accurate to full
+    # relative precision, so nothing cancels for |x| large.
+    e = fexp(-abs(x))
+    r = 1.0 / (1.0 + e)
+    q = e * r
+    L = log1p01(e)  # softplus(-|x|)
+    pos = x >= 0.0
+    lw = 1.0 + (pw - 1.0) * t
+    ce = ((1.0 - t) * x if pos else -pw * t * x) + lw * L
+    gce = (1.0 - t) - lw * q if pos else lw * q - pw * t
+    # torchvision.ops.sigmoid_focal_loss (pw is 1 there); for BCE_LOGITS the
+    # factors are 1 and 0.  No early return: one straight-line body per kind
+    # after LLVM unswitches the loop on ``kind``, and it vectorises.
+    p = r if pos else q
+    pm = q if pos else r
+    m = p * (1.0 - t) + pm * t  # 1 - p_t
+    if kind == BCE_LOGITS:
+        mg = 1.0
+        dmg = 0.0
+    elif b == 2.0:
+        mg = m * m
+        dmg = 2.0 * m
+    else:
+        # m^gamma (0 at m = 0 for gamma > 0; 1 for gamma = 0) and gamma m^(gamma-1),
+        # whose product with ce p (1-p) tends to 0 at m = 0.
+        lm = flog(m)
+        mg = fexp(b * lm) if b != 0.0 else 1.0
+        dmg = b * mg / m if m > 0.0 else 0.0
+    at = a * t + (1.0 - a) * (1.0 - t) if (a >= 0.0 and kind == FOCAL) else 1.0
+    loss = at * ce * mg
+    g = at * (gce * mg + ce * dmg * (p * pm) * (1.0 - 2.0 * t))
+    return loss, g
+
+
+@kernel(inline=True)
 def element(kind, a, b, x, t, pw):
-    """(loss, d loss / d x) of one element, in float64 (``pw``: pos_weight)."""
+    """(loss, d loss / d x) of one element of BCE or KL, in float64.
+
+    The logistic losses have their own kernels (:func:`logistic`): one
+    function body inlined into every kernel made cold compiles take tens of
+    seconds, and the branchy BCE/KL code kept their loops from vectorising.
+    """
     if kind == BCE:
         # PyTorch clamps both logs at -100.  The gradient is the true
         # derivative of that clamped loss (0 where a clamp is active).
@@ -106,52 +153,8 @@ def element(kind, a, b, x, t, pw):
         if t == 0.0:
             lt = 0.0  # xlogy(0, 0) = 0
         return lt - t * x, -t
-    if kind == KL_LOG:
-        et = fexp(t)
-        return et * (t - x), -et
-    # Logistic losses.  e = exp(-|x|) in (0, 1]; q = e/(1+e) is the smaller
-    # of sigmoid(x) and 1 - sigmoid(x), r = 1/(1+e) the larger: both are
-    # accurate to full relative precision, so nothing cancels for |x| large.
-    e = fexp(-abs(x))
-    r = 1.0 / (1.0 + e)
-    q = e * r
-    L = log1p01(e)  # softplus(-|x|)
-    pos = x >= 0.0
-    if kind == BCE_LOGITS:
-        lw = 1.0 + (pw - 1.0) * t
-        if pos:
-            return (1.0 - t) * x + lw * L, (1.0 - t) - lw * q
-        return -pw * t * x + lw * L, lw * q - pw * t
-    # FOCAL (torchvision.ops.sigmoid_focal_loss): alpha = a, gamma = b.
-    if pos:
-        ce = (1.0 - t) * x + L
-        gce = (1.0 - t) - q
-        p = r
-        pm = q
-    else:
-        ce = -t * x + L
-        gce = q - t
-        p = q
-        pm = r
-    m = p * (1.0 - t) + pm * t  # 1 - p_t
-    if b == 2.0:
-        mg = m * m
-        dmg = 2.0 * m
-    elif b == 0.0:
-        mg = 1.0
-        dmg = 0.0
-    else:
-        mg = fexp(b * flog(m))  # m^gamma; m = 0 gives 0 for gamma > 0
-        dmg = b * mg / m if m > 0.0 else 0.0  # the limit of the whole term is 0
-    at = 1.0
-    if a >= 0.0:
-        at = a * t + (1.0 - a) * (1.0 - t)
-    loss = at * ce * mg
-    g = at * (gce * mg + ce * dmg * (p * pm) * (1.0 - 2.0 * t))
-    if x != x:
-        loss = x
-        g = x
-    return loss, g
+    et = fexp(t)  # KL_LOG
+    return et * (t - x), -et
 
 
 @kernel(parallel=True)
@@ -161,23 +164,19 @@ def reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
     for c in numba.prange(partials.size):
         lo = c * CHUNK
         hi = min(lo + CHUNK, n)
+        # Slices looped from 0: a loop over range(lo, hi) does not vectorise.
+        # Absent operands are 1-element placeholders: their (empty) slices are
+        # never read.
         xs = x[lo:hi]
         ts = t[lo:hi]
+        ws = w[lo:hi]
+        ps = pw[lo:hi]
         acc = 0.0
-        if has_pw:
-            ps = pw[lo:hi]
-            for i in range(xs.size):
-                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), np.float64(ps[i]))
-                acc += l * (np.float64(w[lo + i]) if has_w else 1.0)
-        elif has_w:
-            ws = w[lo:hi]
-            for i in range(xs.size):
-                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
-                acc += l * np.float64(ws[i])
-        else:
-            for i in range(xs.size):
-                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
-                acc += l
+        for i in range(xs.size):
+            pwi = np.float64(ps[i]) if has_pw else 1.0
+            wi = np.float64(ws[i]) if has_w else 1.0
+            l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
+            acc += l * wi
         partials[c] = acc
 
 
@@ -188,29 +187,21 @@ def reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
     for c in numba.prange(partials.size):
         lo = c * CHUNK
         hi = min(lo + CHUNK, n)
+        # Slices looped from 0: a loop over range(lo, hi) does not vectorise.
+        # Absent operands are 1-element placeholders: their (empty) slices are
+        # never read.
         xs = x[lo:hi]
         ts = t[lo:hi]
+        ws = w[lo:hi]
+        ps = pw[lo:hi]
         gs = grad[lo:hi]
         acc = 0.0
-        if has_pw:
-            ps = pw[lo:hi]
-            for i in range(xs.size):
-                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), np.float64(ps[i]))
-                wi = np.float64(w[lo + i]) if has_w else 1.0
-                acc += l * wi
-                gs[i] = g * (wi * gscale)
-        elif has_w:
-            ws = w[lo:hi]
-            for i in range(xs.size):
-                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
-                wi = np.float64(ws[i])
-                acc += l * wi
-                gs[i] = g * (wi * gscale)
-        else:
-            for i in range(xs.size):
-                l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
-                acc += l
-                gs[i] = g * gscale
+        for i in range(xs.size):
+            pwi = np.float64(ps[i]) if has_pw else 1.0
+            wi = np.float64(ws[i]) if has_w else 1.0
+            l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
+            acc += l * wi
+            gs[i] = g * (wi * gscale)
         partials[c] = acc
 
 
@@ -224,14 +215,94 @@ def pointwise(kind, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
         hi = min(lo + CHUNK, n)
         xs = x[lo:hi]
         ts = t[lo:hi]
+        ws = w[lo:hi]
+        ps = pw[lo:hi]
         os = out[lo:hi]
+        gs = grad[lo:hi]
         for i in range(xs.size):
-            pwi = np.float64(pw[lo + i]) if has_pw else 1.0
+            pwi = np.float64(ps[i]) if has_pw else 1.0
+            wi = np.float64(ws[i]) if has_w else 1.0
             l, g = element(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
-            wi = np.float64(w[lo + i]) if has_w else 1.0
             os[i] = l * wi
             if want_grad:
-                grad[lo + i] = g * wi
+                gs[i] = g * wi
+
+
+@kernel(parallel=True)
+def logistic_reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
+    """Logistic-loss twin of :func:`reduce`: partials[c] = chunk sums."""
+    n = x.size
+    for c in numba.prange(partials.size):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        xs = x[lo:hi]
+        ts = t[lo:hi]
+        ws = w[lo:hi]
+        ps = pw[lo:hi]
+        acc = 0.0
+        if has_w or has_pw:
+            for i in range(xs.size):
+                pwi = np.float64(ps[i]) if has_pw else 1.0
+                wi = np.float64(ws[i]) if has_w else 1.0
+                l, g = logistic(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
+                acc += l * wi
+        else:
+            # No conditional loads: this loop vectorises.
+            for i in range(xs.size):
+                l, g = logistic(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
+                acc += l
+        partials[c] = acc
+
+
+@kernel(parallel=True)
+def logistic_reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
+    """As :func:`logistic_reduce`, and grad[i] = gscale * w[i] * dloss/dx[i]."""
+    n = x.size
+    for c in numba.prange(partials.size):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        xs = x[lo:hi]
+        ts = t[lo:hi]
+        ws = w[lo:hi]
+        ps = pw[lo:hi]
+        gs = grad[lo:hi]
+        acc = 0.0
+        if has_w or has_pw:
+            for i in range(xs.size):
+                pwi = np.float64(ps[i]) if has_pw else 1.0
+                wi = np.float64(ws[i]) if has_w else 1.0
+                l, g = logistic(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
+                acc += l * wi
+                gs[i] = g * (wi * gscale)
+        else:
+            for i in range(xs.size):
+                l, g = logistic(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), 1.0)
+                acc += l
+                gs[i] = g * gscale
+        partials[c] = acc
+
+
+@kernel(parallel=True)
+def logistic_pointwise(kind, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
+    """Logistic-loss twin of :func:`pointwise`."""
+    n = x.size
+    nchunks = (n + CHUNK - 1) // CHUNK
+    for c in numba.prange(nchunks):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        xs = x[lo:hi]
+        ts = t[lo:hi]
+        ws = w[lo:hi]
+        ps = pw[lo:hi]
+        os = out[lo:hi]
+        gs = grad[lo:hi]
+        for i in range(xs.size):
+            pwi = np.float64(ps[i]) if has_pw else 1.0
+            wi = np.float64(ws[i]) if has_w else 1.0
+            l, g = logistic(kind, a, b, np.float64(xs[i]), np.float64(ts[i]), pwi)
+            os[i] = l * wi
+            if want_grad:
+                gs[i] = g * wi
 
 
 @kernel(inline=True)
