@@ -604,6 +604,8 @@ def softmax_focal_loss(
     return _run_rows(FOCAL_INDEX, r, ign, 0.0, g, reduction, return_grad, grad_out)
 
 
+from ._hinge import hinge_loss, multi_margin_loss  # noqa: E402  (binary, Crammer-Singer, PyTorch multi-margin)
+
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -612,4 +614,6 @@ __all__ = [
     "kl_div",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
+    "hinge_loss",
+    "multi_margin_loss",
 ]

@@ -36,6 +36,10 @@ class _Neumaier:
 
     def add(self, x: float) -> None:
         t = self.s + x
+        if not math.isfinite(t):
+            # inf/NaN: the compensation would turn inf into inf - inf = NaN.
+            self.s, self.c = t, 0.0
+            return
         if abs(self.s) >= abs(x):
             self.c += (self.s - t) + x
         else:
@@ -44,7 +48,7 @@ class _Neumaier:
 
     @property
     def value(self) -> float:
-        return self.s + self.c
+        return self.s + self.c if math.isfinite(self.s) else self.s
 
     def __getstate__(self):
         return (self.s, self.c)
@@ -71,7 +75,8 @@ class LossAccumulator:
     >>> import numpy as np, fastloss
     >>> acc = fastloss.LossAccumulator(fastloss.huber_loss, delta=0.5)
     >>> x, y = np.linspace(0, 2, 10), np.zeros(10)
-    >>> acc.update(x[:4], y[:4]); acc.update(x[4:], y[4:])
+    >>> acc.update(x[:4], y[:4]).update(x[4:], y[4:])   # update returns the accumulator
+    LossAccumulator(huber_loss, batches=2, result=0.391512)
     >>> bool(np.isclose(acc.result(), fastloss.huber_loss(x, y, delta=0.5)))
     True
 
