@@ -171,6 +171,20 @@ def broadcast_weight(weight, shape: tuple, dtype: np.dtype, name: str = "weight"
         ) from None
 
 
+def weight_total(w: np.ndarray) -> float:
+    """Sum of a (possibly broadcast) weight array in float64, reading each
+    stored element once: broadcast axes (stride 0) are multiplied out."""
+    reps = 1
+    index = []
+    for size, stride in zip(w.shape, w.strides):
+        if stride == 0:
+            reps *= size
+            index.append(slice(0, 1))
+        else:
+            index.append(slice(None))
+    return float(np.sum(w[tuple(index)], dtype=np.float64)) * reps
+
+
 def as_int_array(a, name: str) -> np.ndarray:
     """Integer labels/indices: integer arrays pass; integral floats are accepted
     (NaN/inf/fractions rejected); other dtypes are a TypeError."""

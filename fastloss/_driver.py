@@ -61,6 +61,7 @@ def run(
     reduction: str,
     return_grad: bool,
     grad_out: np.ndarray | None = None,
+    count: float | None = None,
 ):
     """Run an elementwise loss.
 
@@ -69,7 +70,8 @@ def run(
     ``count`` the number of elements, ``out`` the per-element losses for
     ``reduction="none"`` (else ``None``) and ``grad`` the gradient of the
     returned loss (``None`` unless ``return_grad``).  For ``"mean"`` the
-    gradient is scaled by ``1/count``.
+    gradient is scaled by ``1/count``; ``count`` (the divisor of ``"mean"``)
+    defaults to the element count, a weighted mean passes the summed weights.
     """
     first = ops[0]
     shape = first.shape
@@ -77,7 +79,11 @@ def run(
     placeholder = np.zeros(1, dtype=dtype)
     present = [o is not None for o in ops]
     arrays = [o for o in ops if o is not None]
-    gscale = 1.0 / n if (reduction == "mean" and n > 0) else 1.0
+    if count is None:
+        count = n
+    gscale = 1.0
+    if reduction == "mean" and n > 0:
+        gscale = 1.0 / count if count != 0 else math.inf  # 0/0: NaN gradient, as autograd gives
 
     out = np.empty(shape, dtype=dtype) if reduction == "none" else None
     grad = None
@@ -121,9 +127,9 @@ def run(
             lo = hi
 
     if reduction == "none":
-        return math.nan, n, out, grad
+        return math.nan, count, out, grad
     total = math.fsum(itertools.chain.from_iterable(parts))
-    return total, n, out, grad
+    return total, count, out, grad
 
 
 def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, grad, return_grad: bool):
@@ -133,5 +139,5 @@ def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, gra
     elif reduction == "sum":
         value = dtype.type(total)
     else:
-        value = dtype.type(total / count) if count > 0 else dtype.type(math.nan)
+        value = dtype.type(total / count) if count != 0 else dtype.type(math.nan)
     return (value, grad) if return_grad else value

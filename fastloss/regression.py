@@ -8,8 +8,13 @@ return_grad=False, grad_out=None)``:
   dtypes are converted (integers to float64, float16 to float32).  ``target``
   is converted to ``input``'s float dtype.
 * ``weight``: optional, broadcastable to ``input``'s shape; it scales each
-  element's loss (PyTorch semantics: ``'mean'`` still divides by the number of
-  elements, not by the summed weights).
+  element's loss.  With weights, ``'mean'`` follows the library each loss is
+  named after: ``mse_loss``, ``l1_loss`` (as ``torch.nn.functional`` 2.6+)
+  and ``quantile_loss`` (as scikit-learn's ``sample_weight``) divide by the
+  summed weights, ``sum(w * l) / sum(w)``; ``huber_loss`` (as
+  ``torch.nn.functional.huber_loss``), ``smooth_l1_loss``,
+  ``pseudo_huber_loss`` and ``log_cosh_loss`` divide by the element count,
+  ``sum(w * l) / n``.
 * ``reduction``: ``'mean'`` (default), ``'sum'`` or ``'none'``.  Reduced
   losses are NumPy scalars of ``input``'s float dtype; ``'none'`` gives an
   array of ``input``'s shape.  Sums are accumulated in float64, over
@@ -31,6 +36,13 @@ from .streaming import streamable
 
 MSE, L1, HUBER, SMOOTH_L1, PSEUDO_HUBER, LOG_COSH, QUANTILE = range(7)
 
+#: Losses whose weighted ``'mean'`` divides by the summed weights, as the
+#: library they are named after does: ``torch.nn.functional.mse_loss`` and
+#: ``l1_loss`` (``sum(w * l) / sum(w)``) and scikit-learn's
+#: ``mean_pinball_loss(sample_weight=...)``.  The others divide by the element
+#: count, as ``torch.nn.functional.huber_loss(weight=...)`` does.
+_WEIGHTED_AVERAGE = frozenset({MSE, L1, QUANTILE})
+
 
 def _kernels():
     # Imported on first use: importing fastloss must not import Numba.
@@ -49,21 +61,30 @@ def _prepare(input, target, weight, reduction):
     return x, t, w, dtype
 
 
-def _regression(kind, p, input, target, weight, reduction, return_grad, grad_out):
+def _regression(kind, p, input, target, weight, reduction, return_grad, grad_out, divide_as=None):
     x, t, w, dtype = _prepare(input, target, weight, reduction)
     return_grad = _checks.check_bool(return_grad, "return_grad")
     total, n, out, grad = run(
-        _kernels(), (kind, float(p), w is not None), (x, t, w), dtype, reduction, return_grad, grad_out
+        _kernels(), (kind, float(p), w is not None), (x, t, w), dtype, reduction, return_grad, grad_out,
+        count=_divisor(kind if divide_as is None else divide_as, x, w),
     )
     return finish(total, n, reduction, dtype, out, grad, return_grad)
+
+
+def _divisor(kind, x, w):
+    """What ``'mean'`` divides by: the summed weights or the element count.
+    (``smooth_l1_loss(beta=0)`` runs the L1 kernel but divides as smooth L1.)"""
+    if w is not None and kind in _WEIGHTED_AVERAGE:
+        return _checks.weight_total(w)
+    return x.size
 
 
 def _stream(kind, get_param):
     def stream(input, target, weight=None, **options):
         p = get_param(**options)
         x, t, w, dtype = _prepare(input, target, weight, "sum")
-        total, n, _, _ = run(_kernels(), (kind, float(p), w is not None), (x, t, w), dtype, "sum", False)
-        return total, n
+        total, _, _, _ = run(_kernels(), (kind, float(p), w is not None), (x, t, w), dtype, "sum", False)
+        return total, _divisor(kind, x, w)
 
     return stream
 
@@ -92,8 +113,8 @@ def mse_loss(input, target, *, weight=None, reduction="mean", return_grad=False,
 
     Same as ``torch.nn.functional.mse_loss`` (plus ``weight``) and, for
     ``'mean'`` without weights, scikit-learn's ``mean_squared_error``.
-    Gradient: :math:`2 w_i (x_i - y_i)` (divided by the element count for
-    ``'mean'``).  See the module docstring for the common arguments.
+    Weighted ``'mean'`` is :math:`\sum w_i \ell_i / \sum w_i`, as PyTorch's.
+    Gradient: :math:`2 w_i (x_i - y_i)`, divided by the ``'mean'`` divisor.  See the module docstring for the common arguments.
 
     Examples
     --------
@@ -108,7 +129,8 @@ def mse_loss(input, target, *, weight=None, reduction="mean", return_grad=False,
 def l1_loss(input, target, *, weight=None, reduction="mean", return_grad=False, grad_out=None):
     r"""Mean absolute error, :math:`\ell_i = w_i |x_i - y_i|`.
 
-    Same as ``torch.nn.functional.l1_loss`` (plus ``weight``) and
+    Same as ``torch.nn.functional.l1_loss`` (weighted ``'mean'``:
+    :math:`\sum w_i \ell_i / \sum w_i`, as PyTorch's) and
     scikit-learn's ``mean_absolute_error``.  Gradient
     :math:`w_i\,\mathrm{sign}(x_i - y_i)`, 0 where :math:`x_i = y_i` (as
     PyTorch).
@@ -160,8 +182,9 @@ def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean", re
     1.3125
     """
     b = _beta(beta)
-    kind, p = (SMOOTH_L1, b) if b > 0 else (L1, 0.0)
-    return _regression(kind, p, input, target, weight, reduction, return_grad, grad_out)
+    if b > 0:
+        return _regression(SMOOTH_L1, b, input, target, weight, reduction, return_grad, grad_out)
+    return _regression(L1, 0.0, input, target, weight, reduction, return_grad, grad_out, divide_as=SMOOTH_L1)
 
 
 @streamable(_stream(PSEUDO_HUBER, _delta))
@@ -207,8 +230,8 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean",
 
     ``quantile`` must be in (0, 1).  Unweighted ``'mean'`` equals
     scikit-learn's ``mean_pinball_loss(target, input, alpha=quantile)``
-    (scikit-learn's ``sample_weight`` divides by the summed weights; ``weight``
-    here follows PyTorch and divides by the element count).  ``quantile=0.5``
+    (with ``weight``, ``'mean'`` divides by the summed weights, as
+    scikit-learn's ``sample_weight`` does).  ``quantile=0.5``
     is half the L1 loss.  Gradient :math:`-q` where the target is above the
     prediction, :math:`1-q` below, 0 at equality.
 

@@ -125,7 +125,8 @@ class LossAccumulator:
 
     @property
     def count(self) -> float:
-        """The accumulated denominator (element count for elementwise losses)."""
+        """The accumulated denominator of ``'mean'`` (element count, or summed
+        weights for the losses whose weighted mean divides by them)."""
         return self._den.value
 
     def result(self, reduction: str = "mean") -> float:

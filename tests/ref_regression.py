@@ -4,6 +4,14 @@ import numpy as np
 from reference import reduce, twin
 
 
+def _weighted_average(values, w, weighted, reduction):
+    """'mean' as sum(w l) / sum(w) when weighted (torch's mse/l1, sklearn's
+    sample_weight); otherwise the plain PyTorch reduction."""
+    if reduction == "mean" and weighted:
+        return values.sum() / w.sum() if w.sum() != 0 else np.nan
+    return reduce(values, reduction)
+
+
 def _prep(input, target, weight):
     x = np.asarray(input, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)
@@ -14,13 +22,13 @@ def _prep(input, target, weight):
 @twin
 def mse_loss_reference(input, target, *, weight=None, reduction="mean"):
     x, y, w = _prep(input, target, weight)
-    return reduce(w * (x - y) ** 2, reduction)
+    return _weighted_average(w * (x - y) ** 2, w, weight is not None, reduction)
 
 
 @twin
 def l1_loss_reference(input, target, *, weight=None, reduction="mean"):
     x, y, w = _prep(input, target, weight)
-    return reduce(w * np.abs(x - y), reduction)
+    return _weighted_average(w * np.abs(x - y), w, weight is not None, reduction)
 
 
 @twin
@@ -67,4 +75,4 @@ def quantile_loss_reference(input, target, *, quantile=0.5, weight=None, reducti
     x, y, w = _prep(input, target, weight)
     u = y - x
     loss = np.maximum(quantile * u, (quantile - 1) * u)
-    return reduce(w * loss, reduction)
+    return _weighted_average(w * loss, w, weight is not None, reduction)

@@ -270,9 +270,36 @@ def test_against_torch(dtype, reduction, rng):
         np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=rtol, atol=1e-7, err_msg=name)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_weighted_against_torch(reduction, rng):
+    # torch 2.6+ takes weight= in mse/l1/huber; its weighted 'mean' is
+    # sum(w l)/sum(w) for mse and l1 but sum(w l)/n for huber: ours follows.
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    if "weight" not in __import__("inspect").signature(F.huber_loss).parameters:
+        pytest.skip("this torch has no weight= on its regression losses")
+    x, y = data(rng, (6, 7, 5), np.float64)
+    w = rng.uniform(0, 2, size=x.shape)
+    for name, opts in [("mse_loss", {}), ("l1_loss", {}), ("huber_loss", {"delta": 0.7})]:
+        tx = torch.from_numpy(x.copy()).requires_grad_(True)
+        tl = getattr(F, name)(tx, torch.from_numpy(y), weight=torch.from_numpy(w), reduction=reduction, **opts)
+        tl.sum().backward()
+        loss, grad = getattr(fastloss, name)(x, y, weight=w, reduction=reduction, return_grad=True, **opts)
+        np.testing.assert_allclose(np.asarray(loss), tl.detach().numpy(), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=name)
+
+
 def test_against_sklearn(rng):
     metrics = pytest.importorskip("sklearn.metrics")
     x, y = data(rng, (500,), np.float64)
+    sw = rng.uniform(0, 3, size=x.shape)
+    for q in (0.1, 0.5):
+        np.testing.assert_allclose(
+            fastloss.quantile_loss(x, y, quantile=q, weight=sw),
+            metrics.mean_pinball_loss(y, x, alpha=q, sample_weight=sw), rtol=1e-13,
+        )
+    np.testing.assert_allclose(fastloss.mse_loss(x, y, weight=sw), metrics.mean_squared_error(y, x, sample_weight=sw), rtol=1e-13)
+    np.testing.assert_allclose(fastloss.l1_loss(x, y, weight=sw), metrics.mean_absolute_error(y, x, sample_weight=sw), rtol=1e-13)
     np.testing.assert_allclose(fastloss.mse_loss(x, y), metrics.mean_squared_error(y, x), rtol=1e-13)
     np.testing.assert_allclose(fastloss.l1_loss(x, y), metrics.mean_absolute_error(y, x), rtol=1e-13)
     for q in (0.05, 0.5, 0.77):
@@ -306,7 +333,10 @@ def test_streaming_equals_one_shot(name, opts, rng):
     a.merge(b)
     np.testing.assert_allclose(a.result(), fn(x, y, weight=w, **opts), rtol=1e-12)
     np.testing.assert_allclose(a.result("sum"), fn(x, y, weight=w, reduction="sum", **opts), rtol=1e-12)
-    assert a.count == x.size and a.batches == 5
+    # the denominator of 'mean': summed weights where the weighted mean is sum(w l)/sum(w)
+    divisor = w.sum() if name in ("mse_loss", "l1_loss", "quantile_loss") else x.size
+    np.testing.assert_allclose(a.count, divisor, rtol=1e-13)
+    assert a.batches == 5
 
 
 def test_accumulator_errors():
