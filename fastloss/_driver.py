@@ -35,6 +35,20 @@ BLOCK = 1 << 20
 _CHUNK = 1 << 14  # must equal fastloss._jit.CHUNK (checked in the tests)
 
 
+def _operand(a: np.ndarray) -> np.ndarray:
+    """An input operand as the kernels always see it: 1-D, C-contiguous and
+    read-only.  One array type per dtype means one compile per kernel and
+    dtype, whatever the caller's layout or flags (a writeable and a read-only
+    array, or a strided and a contiguous one, are different Numba types).
+    Only a strided block of the buffered path is copied (at most BLOCK
+    elements)."""
+    v = np.ascontiguousarray(a).reshape(-1)
+    if v.flags.writeable:
+        v = v.view()
+        v.flags.writeable = False
+    return v
+
+
 def _nchunks(n: int) -> int:
     return (n + _CHUNK - 1) // _CHUNK
 
@@ -77,6 +91,7 @@ def run(
     shape = first.shape
     n = int(first.size)
     placeholder = np.zeros(1, dtype=dtype)
+    absent = _operand(placeholder)
     present = [o is not None for o in ops]
     arrays = [o for o in ops if o is not None]
     if count is None:
@@ -94,7 +109,7 @@ def run(
 
     def call(blocks, lo, hi):
         it = iter(blocks)
-        full = [next(it) if p else placeholder for p in present]
+        full = [_operand(next(it)) if p else absent for p in present]
         if reduction == "none":
             kernels.pointwise(*head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
             return None
