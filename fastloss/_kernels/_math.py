@@ -12,7 +12,9 @@ over the whole domain in ``tests/test_math.py``.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._jit import kernel
@@ -175,3 +177,22 @@ def flog(x):
 def flog1p_exp_neg(a):
     """log(1 + exp(-a)) for a >= 0 (softplus tail), vectorisable."""
     return flog(1.0 + fexp(-a)) if a < 36.0 else fexp(-a)
+
+
+@intrinsic
+def maxnum(typingctx, a, b):
+    """``llvm.maxnum`` (max that ignores a NaN operand).
+
+    A ``v if v > m else m`` reduction is not vectorised by LLVM without the
+    ``nnan`` flag (which fastloss never sets); a ``maxnum`` reduction is.
+    NaN rows are detected separately (see ``ood._row_max``, ``decode._argmax``).
+    """
+    sig = a(a, a)
+
+    def codegen(context, builder, signature, args):
+        lt = args[0].type
+        name = "llvm.maxnum." + ("f32" if lt == ir.FloatType() else "f64")
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(lt, [lt, lt]), name)
+        return builder.call(fn, args)
+
+    return sig, codegen

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel, numba
-from ._math import fexp, flog1p_exp_neg
+from ._math import fexp, flog1p_exp_neg, maxnum
 
 NEG_INF = -np.inf
 
@@ -26,38 +26,27 @@ NEG_INF = -np.inf
 @kernel(inline=True)
 def _argmax(lp, t, C):
     """(first index of the maximum of lp[t, :], the maximum), as np.argmax
-    (the first NaN wins).  Four independent select chains shorten the
-    loop-carried dependency; NaN is tracked exactly on the side."""
-    m0 = lp[t, 0]
-    m1 = m0
-    m2 = m0
-    m3 = m0
-    nan = m0 != m0
-    C4 = C - C % 4
-    for c in range(0, C4, 4):
-        v0 = lp[t, c]
-        v1 = lp[t, c + 1]
-        v2 = lp[t, c + 2]
-        v3 = lp[t, c + 3]
-        m0 = v0 if v0 > m0 else m0
-        m1 = v1 if v1 > m1 else m1
-        m2 = v2 if v2 > m2 else m2
-        m3 = v3 if v3 > m3 else m3
-        nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)
-    for c in range(C4, C):
+    (the first NaN wins).
+
+    Three passes over the row, each vectorised (the row is in L1 after the
+    first): a ``maxnum`` reduction (``v if v > m else m`` is not vectorised
+    without ``nnan``), then the first index equal to the maximum as a min
+    reduction, with ``v * 0`` summed alongside (NaN if any entry is NaN or
+    inf); only then, rarely, a scalar scan for the first NaN.
+    """
+    m = lp[t, 0]
+    for c in range(C):
+        m = maxnum(m, lp[t, c])
+    k = C
+    z = lp[t, 0] * 0
+    for c in range(C):
         v = lp[t, c]
-        m0 = v if v > m0 else m0
-        nan |= v != v
-    m0 = m1 if m1 > m0 else m0
-    m2 = m3 if m3 > m2 else m2
-    m = m2 if m2 > m0 else m0
-    k = 0
-    if nan:
-        while lp[t, k] == lp[t, k]:
-            k += 1
-        return k, lp[t, k]
-    while lp[t, k] != m:
-        k += 1
+        z += v * 0
+        k = min(k, c if v == m else C)
+    if z != z:
+        for c in range(C):
+            if lp[t, c] != lp[t, c]:
+                return c, lp[t, c]
     return k, m
 
 
@@ -73,18 +62,18 @@ def greedy(x, bf, lengths, merge_repeated, blank, tokens, ntok, score):
     else:
         N = x.shape[1]
     C = x.shape[2]
+    # Frames as rows of one C-contiguous 2-D array, indexed directly: a view
+    # per frame would cost an atomic reference-count update shared by every
+    # thread, and a per-utterance view x[:, n, :] of the time-major layout
+    # has a run-time inner stride that stops the row loops vectorising.
+    rows = x.reshape((x.shape[0] * x.shape[1], C))
+    T = x.shape[1] if bf else x.shape[0]
     for n in numba.prange(N):
-        # One 2-D view per utterance, then plain indexing: a view per frame
-        # would cost an atomic reference-count update shared by every thread.
-        if bf:
-            lp = x[n]
-        else:
-            lp = x[:, n, :]
         acc = 0.0
         cnt = 0
         prev = -1
         for t in range(lengths[n]):
-            k, m = _argmax(lp, t, C)
+            k, m = _argmax(rows, n * T + t if bf else t * N + n, C)
             acc += np.float64(m)
             if k != blank and (not merge_repeated or k != prev):
                 tokens[n, cnt] = k

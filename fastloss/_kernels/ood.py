@@ -22,32 +22,15 @@ import numpy as np
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._jit import kernel, numba
 from ._math import fexp, flog
+from ._math import maxnum as _maxnum
 
 MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
 
 
-@intrinsic
-def _maxnum(typingctx, a, b):
-    """``llvm.maxnum`` (max that ignores a NaN operand).
-
-    A ``v if v > m else m`` reduction is not vectorised by LLVM without the
-    ``nnan`` flag (which fastloss never sets); a ``maxnum`` reduction is.
-    NaN rows are detected separately (see :func:`_row_max`).
-    """
-    sig = a(a, a)
-
-    def codegen(context, builder, signature, args):
-        lt = args[0].type
-        name = "llvm.maxnum." + ("f32" if lt == ir.FloatType() else "f64")
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(lt, [lt, lt]), name)
-        return builder.call(fn, args)
-
-    return sig, codegen
 
 
 @intrinsic
