@@ -72,20 +72,10 @@ _EXP_LO = -745.1332191019412  # exp underflows to 0 below this
 
 
 @kernel(inline=True)
-def fexp(x):
-    """exp(x) for float64 x, vectorisable.
-
-    Range reduction x = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial
-    for exp(r) (truncation error < 5e-18), and the 2^k factor applied through
-    the exponent bits.
-    """
-    xc = x
-    if xc > 710.0:
-        xc = 710.0
-    if xc < -746.0:
-        xc = -746.0
-    kf = np.floor(xc * _LOG2E + 0.5)
-    r = fma(-kf, _LN2_REM, fma(-kf, _LN2, xc))
+def exp_poly(r):
+    """exp(r) for |r| <= ln2/2: the degree-13 Taylor polynomial (truncation
+    < 2e-17 relative), in Horner form.  Shared by :func:`fexp` and the
+    range-specialised exponentials of the CTC kernel."""
     p = 1.0 / 6227020800.0
     p = p * r + 1.0 / 479001600.0
     p = p * r + 1.0 / 39916800.0
@@ -100,6 +90,25 @@ def fexp(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
+    return p
+
+
+@kernel(inline=True)
+def fexp(x):
+    """exp(x) for float64 x, vectorisable.
+
+    Range reduction x = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial
+    for exp(r) (truncation error < 5e-18), and the 2^k factor applied through
+    the exponent bits.
+    """
+    xc = x
+    if xc > 710.0:
+        xc = 710.0
+    if xc < -746.0:
+        xc = -746.0
+    kf = np.floor(xc * _LOG2E + 0.5)
+    r = fma(-kf, _LN2_REM, fma(-kf, _LN2, xc))
+    p = exp_poly(r)
     # Scale by 2^k by adding k to p's exponent field.  p is in [0.7, 1.42],
     # so the sum is a normal float for every non-overflowing x; results in
     # the subnormal range are built 2^600 too large and scaled once (a single
@@ -134,6 +143,22 @@ _EXP_ONE = 1023 << 52
 
 
 @kernel(inline=True)
+def log_kernel(f, dk):
+    """dk*ln2 + log(1 + f) for f in [sqrt(2)/2 - 1, sqrt(2) - 1] (fdlibm's
+    e_log.c kernel, error < 1 ulp).  :func:`flog` feeds it ``m - 1``; callers
+    that know ``f`` exactly (log1p-like uses) feed it directly, keeping full
+    relative accuracy for tiny ``f``."""
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    R = t2 + t1
+    hfsq = 0.5 * f * f
+    return dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
+
+
+@kernel(inline=True)
 def flog(x):
     """log(x) for float64 x, vectorisable (fdlibm's e_log.c polynomial).
 
@@ -152,16 +177,7 @@ def flog(x):
     if m > _SQRT2:
         m = m * 0.5
         e = e + 1
-    f = m - 1.0
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    R = t2 + t1
-    hfsq = 0.5 * f * f
-    dk = np.float64(e)
-    res = dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
+    res = log_kernel(m - 1.0, np.float64(e))
     if x == 0.0:
         res = -np.inf
     if x < 0.0:

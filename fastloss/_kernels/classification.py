@@ -25,40 +25,13 @@ import math
 import numpy as np
 
 from .._jit import CHUNK, kernel, numba
-from ._math import fexp, flog
+from ._math import fexp, flog, log_kernel
 
 BCE, BCE_LOGITS, FOCAL, KL, KL_LOG = range(5)
 CE_INDEX, CE_SOFT, FOCAL_INDEX = range(3)
 
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_LG1 = 6.666666666666735130e-01
-_LG2 = 3.999999999940941908e-01
-_LG3 = 2.857142874366239149e-01
-_LG4 = 2.222219843214978396e-01
-_LG5 = 1.818357216161805012e-01
-_LG6 = 1.531383769920937332e-01
-_LG7 = 1.479819860511658591e-01
 _SQRT2M1 = 0.41421356237309503
 _HALF_SQRT2M1 = -0.2928932188134524  # sqrt(2)/2 - 1
-
-
-@kernel(inline=True)
-def _log1pf(f, dk):
-    """dk*ln2 + log(1 + f) for f in [sqrt(2)/2 - 1, sqrt(2) - 1], f exact.
-
-    fdlibm's e_log.c kernel, fed with an exactly known ``f`` instead of
-    ``m - 1`` so that ``log1p`` keeps full relative accuracy for tiny ``f``
-    (``flog(1 + f)`` would round ``1 + f`` first).
-    """
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    R = t2 + t1
-    hfsq = 0.5 * f * f
-    return dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
 
 
 @kernel(inline=True)
@@ -69,7 +42,7 @@ def log1p01(e):
     big = e > _SQRT2M1
     f = 0.5 * e - 0.5 if big else e
     dk = 1.0 if big else 0.0
-    return _log1pf(f, dk)
+    return log_kernel(f, dk)
 
 
 @kernel(inline=True)
@@ -79,8 +52,8 @@ def log1m(x):
         return flog(1.0 - x)  # 1 - x exact (x >= 0.5) or no cancellation (x < -0.29)
     if x > 0.2928932188134524:
         # 1 - x = (1 + f)/2 with f = 1 - 2x (exact).
-        return _log1pf(1.0 - 2.0 * x, -1.0)
-    return _log1pf(-x, 0.0)
+        return log_kernel(1.0 - 2.0 * x, -1.0)
+    return log_kernel(-x, 0.0)
 
 
 @kernel(inline=True)

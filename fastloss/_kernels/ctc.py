@@ -57,20 +57,7 @@ def _exp_neg(x):
     xc = x if x > -700.0 else -700.0
     kf = np.floor(xc * _math._LOG2E + 0.5)
     r = fma(-kf, _math._LN2_REM, fma(-kf, _math._LN2, xc))
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _math.exp_poly(r)
     return _i64_as_f64(_f64_as_i64(p) + (np.int64(kf) << 52))
 
 
