@@ -65,7 +65,7 @@ def _regression(kind, p, input, target, weight, reduction, return_grad, grad_out
     x, t, w, dtype = _prepare(input, target, weight, reduction)
     return_grad = _checks.check_bool(return_grad, "return_grad")
     total, n, out, grad = run(
-        _kernels(), (kind, float(p), w is not None), (x, t, w), dtype, reduction, return_grad, grad_out,
+        _kernels(), (_kernels().tag(kind), float(p), w is not None), (x, t, w), dtype, reduction, return_grad, grad_out,
         count=_divisor(kind if divide_as is None else divide_as, x, w),
     )
     return finish(total, n, reduction, dtype, out, grad, return_grad)
@@ -83,7 +83,8 @@ def _stream(kind, get_param):
     def stream(input, target, weight=None, **options):
         p = get_param(**options)
         x, t, w, dtype = _prepare(input, target, weight, "sum")
-        total, _, _, _ = run(_kernels(), (kind, float(p), w is not None), (x, t, w), dtype, "sum", False)
+        run_kind = L1 if (kind == SMOOTH_L1 and p == 0) else kind  # beta=0 is L1
+        total, _, _, _ = run(_kernels(), (_kernels().tag(run_kind), float(p), w is not None), (x, t, w), dtype, "sum", False)
         return total, _divisor(kind, x, w)
 
     return stream
