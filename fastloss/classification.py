@@ -70,17 +70,21 @@ class _Logistic:
         self.reduce, self.reduce_grad, self.pointwise = k.logistic_reduce, k.logistic_reduce_grad, k.logistic_pointwise
 
 
-def _kernels_for(kind):
+def _run(kind, a, b, ops, dtype, reduction, return_grad, grad_out=None):
+    """The driver on the elementwise kernels of loss ``kind``: the kernels
+    are specialised per loss by a type tag (and the focal loss with gamma 2,
+    the common case, gets its own polynomial-only specialisation)."""
     k = _kernels()
-    return _Logistic(k) if kind in (BCE_LOGITS, FOCAL) else k
+    if kind == FOCAL and b == 2.0:
+        kind = k.FOCAL2
+    kernels = _Logistic(k) if kind in (BCE_LOGITS, FOCAL, k.FOCAL2) else k
+    head = (k.tag(kind), float(a), float(b), ops[2] is not None, ops[3] is not None)
+    return run(kernels, head, ops, dtype, reduction, return_grad, grad_out)
 
 
 def _elementwise(kind, a, b, x, t, w, pw, dtype, reduction, return_grad, grad_out):
     return_grad = _checks.check_bool(return_grad, "return_grad")
-    total, n, out, grad = run(
-        _kernels_for(kind), (kind, float(a), float(b), w is not None, pw is not None), (x, t, w, pw),
-        dtype, reduction, return_grad, grad_out,
-    )
+    total, n, out, grad = _run(kind, a, b, (x, t, w, pw), dtype, reduction, return_grad, grad_out)
     return finish(total, n, reduction, dtype, out, grad, return_grad)
 
 
@@ -103,7 +107,7 @@ def _prep_bce(input, target, weight, reduction):
 
 def _stream_bce(input, target, weight=None):
     x, t, w, dtype = _prep_bce(input, target, weight, "sum")
-    total, n, _, _ = run(_kernels(), (BCE, 0.0, 0.0, w is not None, False), (x, t, w, None), dtype, "sum", False)
+    total, n, _, _ = _run(BCE, 0.0, 0.0, (x, t, w, None), dtype, "sum", False)
     return total, n
 
 
@@ -146,8 +150,7 @@ def _prep_bce_logits(input, target, weight, pos_weight, reduction):
 
 def _stream_bce_logits(input, target, weight=None, pos_weight=None):
     x, t, w, pw, dtype = _prep_bce_logits(input, target, weight, pos_weight, "sum")
-    head = (BCE_LOGITS, 0.0, 0.0, w is not None, pw is not None)
-    total, n, _, _ = run(_kernels_for(BCE_LOGITS), head, (x, t, w, pw), dtype, "sum", False)
+    total, n, _, _ = _run(BCE_LOGITS, 0.0, 0.0, (x, t, w, pw), dtype, "sum", False)
     return total, n
 
 
@@ -191,7 +194,7 @@ def _focal_params(alpha, gamma):
 def _stream_sigmoid_focal(inputs, targets, alpha=0.25, gamma=2.0):
     a, g = _focal_params(alpha, gamma)
     x, t, dtype = _prep_pair(inputs, targets, ("inputs", "targets"))
-    total, n, _, _ = run(_kernels_for(FOCAL), (FOCAL, a, g, False, False), (x, t, None, None), dtype, "sum", False)
+    total, n, _, _ = _run(FOCAL, a, g, (x, t, None, None), dtype, "sum", False)
     return total, n
 
 
@@ -231,7 +234,7 @@ def sigmoid_focal_loss(inputs, targets, *, alpha=0.25, gamma=2.0, reduction="non
 def _stream_kl(input, target, log_target=False):
     log_target = _checks.check_bool(log_target, "log_target")
     x, t, dtype = _prep_pair(input, target)
-    total, n, _, _ = run(_kernels(), (KL_LOG if log_target else KL, 0.0, 0.0, False, False), (x, t, None, None), dtype, "sum", False)
+    total, n, _, _ = _run(KL_LOG if log_target else KL, 0.0, 0.0, (x, t, None, None), dtype, "sum", False)
     return total, n
 
 
@@ -264,7 +267,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
     x, t, dtype = _prep_pair(input, target)
     kind = KL_LOG if log_target else KL
     red = "sum" if reduction == "batchmean" else reduction
-    total, n, out, grad = run(_kernels(), (kind, 0.0, 0.0, False, False), (x, t, None, None), dtype, red, return_grad, grad_out)
+    total, n, out, grad = _run(kind, 0.0, 0.0, (x, t, None, None), dtype, red, return_grad, grad_out)
     if reduction == "batchmean":
         b = x.shape[0] if x.ndim else 1
         value = dtype.type(total / b) if b > 0 else dtype.type(math.nan)

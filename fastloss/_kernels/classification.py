@@ -27,7 +27,16 @@ import numpy as np
 from .._jit import CHUNK, kernel, numba
 from ._math import fexp, flog, log_kernel
 
-BCE, BCE_LOGITS, FOCAL, KL, KL_LOG = range(5)
+BCE, BCE_LOGITS, FOCAL, KL, KL_LOG, FOCAL2 = range(6)  # FOCAL2: focal with gamma == 2
+
+
+def tag(kind: int) -> tuple:
+    """The ``tag`` argument selecting loss ``kind``: a tuple of ``kind`` zeros,
+    so ``len(tag)`` is a compile-time constant.  Each loss compiles (and is
+    cached) as its own specialisation with its own vectorised loop, and a user
+    pays only for the losses used; a run-time ``kind`` relied on LLVM
+    unswitching the loop, which it did not always do."""
+    return (0,) * kind
 CE_INDEX, CE_SOFT, FOCAL_INDEX = range(3)
 
 _SQRT2M1 = 0.41421356237309503
@@ -81,7 +90,7 @@ def logistic(kind, a, b, x, t, pw):
     if kind == BCE_LOGITS:
         mg = 1.0
         dmg = 0.0
-    elif b == 2.0:
+    elif kind == FOCAL2:
         mg = m * m
         dmg = 2.0 * m
     else:
@@ -90,7 +99,7 @@ def logistic(kind, a, b, x, t, pw):
         lm = flog(m)
         mg = fexp(b * lm) if b != 0.0 else 1.0
         dmg = b * mg / m if m > 0.0 else 0.0
-    at = a * t + (1.0 - a) * (1.0 - t) if (a >= 0.0 and kind == FOCAL) else 1.0
+    at = a * t + (1.0 - a) * (1.0 - t) if (a >= 0.0 and kind != BCE_LOGITS) else 1.0
     loss = at * ce * mg
     g = at * (gce * mg + ce * dmg * (p * pm) * (1.0 - 2.0 * t))
     return loss, g
@@ -131,8 +140,9 @@ def element(kind, a, b, x, t, pw):
 
 
 @kernel(parallel=True)
-def reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
+def reduce(tag, a, b, has_w, has_pw, x, t, w, pw, partials):
     """partials[c] = sum of (weighted) losses of chunk c."""
+    kind = len(tag)
     n = x.size
     for c in numba.prange(partials.size):
         lo = c * CHUNK
@@ -154,8 +164,9 @@ def reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
 
 
 @kernel(parallel=True)
-def reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
+def reduce_grad(tag, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
     """As :func:`reduce`, and grad[i] = gscale * w[i] * dloss/dx[i] in the same pass."""
+    kind = len(tag)
     n = x.size
     for c in numba.prange(partials.size):
         lo = c * CHUNK
@@ -179,8 +190,9 @@ def reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
 
 
 @kernel(parallel=True)
-def pointwise(kind, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
+def pointwise(tag, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
     """out[i] = (weighted) loss of element i; grad[i] its derivative if wanted."""
+    kind = len(tag)
     n = x.size
     nchunks = (n + CHUNK - 1) // CHUNK
     for c in numba.prange(nchunks):
@@ -202,8 +214,9 @@ def pointwise(kind, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
 
 
 @kernel(parallel=True)
-def logistic_reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
+def logistic_reduce(tag, a, b, has_w, has_pw, x, t, w, pw, partials):
     """Logistic-loss twin of :func:`reduce`: partials[c] = chunk sums."""
+    kind = len(tag)
     n = x.size
     for c in numba.prange(partials.size):
         lo = c * CHUNK
@@ -228,8 +241,9 @@ def logistic_reduce(kind, a, b, has_w, has_pw, x, t, w, pw, partials):
 
 
 @kernel(parallel=True)
-def logistic_reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
+def logistic_reduce_grad(tag, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, partials):
     """As :func:`logistic_reduce`, and grad[i] = gscale * w[i] * dloss/dx[i]."""
+    kind = len(tag)
     n = x.size
     for c in numba.prange(partials.size):
         lo = c * CHUNK
@@ -256,8 +270,9 @@ def logistic_reduce_grad(kind, a, b, has_w, has_pw, x, t, w, pw, gscale, grad, p
 
 
 @kernel(parallel=True)
-def logistic_pointwise(kind, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
+def logistic_pointwise(tag, a, b, has_w, has_pw, x, t, w, pw, out, grad, want_grad):
     """Logistic-loss twin of :func:`pointwise`."""
+    kind = len(tag)
     n = x.size
     nchunks = (n + CHUNK - 1) // CHUNK
     for c in numba.prange(nchunks):
