@@ -171,17 +171,18 @@ _bound = {}
 def _read_bound():
     if not _bound:
         from .._jit import kernel, numba
+        from .._kernels._math import maxnum
 
         @kernel(parallel=True)
         def read_max(x, out):
-            # one pass over (T, N, C), parallel over frames: the floor for greedy decoding
+            # one vectorised pass over (T, N, C), parallel over frames: the
+            # floor for greedy decoding (a max of every frame, no argmax)
             T, N, C = x.shape
             for t in numba.prange(T):
                 for n in range(N):
                     m = x[t, n, 0]
-                    for c in range(1, C):
-                        if x[t, n, c] > m:
-                            m = x[t, n, c]
+                    for c in range(C):
+                        m = maxnum(m, x[t, n, c])
                     out[t, n] = m
 
         _bound["read"] = read_max
