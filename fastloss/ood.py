@@ -89,7 +89,7 @@ def _score(kind, logits, temperature):
     if x.shape[0]:
         k = _kernels()
         for lo, hi, blk in _row_blocks(x, dtype):
-            k.row_scores(kind, t, dtype == np.float32, blk, out[lo:hi])
+            k.row_scores(k.tag(kind), t, dtype == np.float32, blk, out[lo:hi])
     return out[0] if unbatched else out
 
 

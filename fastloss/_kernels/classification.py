@@ -429,3 +429,15 @@ def rows(kind, x, tgt, t, cw, has_cw, sw, ign, eps, gamma, gscale, want_grad, gr
             for j in range(C):
                 gi[j] = np.float64(gi[j]) * A
             gi[y] = np.float64(gi[y]) - gscale * wy * F
+
+
+@kernel(parallel=True)
+def gather_targets(x3, t3, out):
+    """out[n, 0, d] = x3[n, t3[n, 0, d], d] in float64: nll_loss's forward
+    reads only the N*D target entries, parallel over rows (a random gather is
+    bound by cache-miss latency, which two threads overlap)."""
+    N = x3.shape[0]
+    D = x3.shape[2]
+    for n in numba.prange(N):
+        for d in range(D):
+            out[n, 0, d] = np.float64(x3[n, t3[n, 0, d], d])

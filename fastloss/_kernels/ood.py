@@ -31,6 +31,11 @@ from ._math import maxnum as _maxnum
 MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
 
 
+def tag(kind: int) -> tuple:
+    """The ``tag`` argument of :func:`row_scores` selecting score ``kind``."""
+    return (0,) * kind
+
+
 
 
 @intrinsic
@@ -157,8 +162,14 @@ def _exp_sums(single, row, m, inv_t):
 
 
 @kernel(parallel=True)
-def row_scores(kind, temperature, single, x, out):
-    """out[i] = score of row i of the (n, C) matrix x (see module docstring)."""
+def row_scores(tag, temperature, single, x, out):
+    """out[i] = score of row i of the (n, C) matrix x (see module docstring).
+
+    ``tag`` is a tuple of ``kind`` zeros (:func:`tag`): the score kind is a
+    compile-time constant, so each score compiles to its own loop and the
+    ``y exp(y)`` sum that only the entropy needs is not computed for the
+    others."""
+    kind = len(tag)
     n = x.shape[0]
     inv_t = 1.0 / temperature
     for i in numba.prange(n):
