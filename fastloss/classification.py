@@ -393,6 +393,7 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
             int(ign), float(eps), float(gamma), float(gscale), bool(return_grad),
             grad2 if grad2 is not None else np.zeros((1, 1), dtype),
             rowloss,
+            dtype == np.float32,
         )
     if r.kdim and return_grad:
         back = np.moveaxis(grad2.reshape(r.moved_shape), -1, 1)

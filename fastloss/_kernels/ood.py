@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from llvmlite import ir
-from numba import types
-from numba.extending import intrinsic
 
 from .._jit import kernel, numba
 from ._math import fexp, flog
 from ._math import maxnum as _maxnum
+from ._math import Y32_MIN as _Y32_MIN
+from ._math import fexp32_nonpos as _fexp32_nonpos
 
 MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
 
@@ -36,69 +35,6 @@ def tag(kind: int) -> tuple:
     return (0,) * kind
 
 
-
-
-@intrinsic
-def _i32_as_f32(typingctx, x):
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return sig, codegen
-
-
-@intrinsic
-def _f32_as_i32(typingctx, x):
-    sig = types.int32(types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return sig, codegen
-
-
-@intrinsic
-def _fma32(typingctx, a, b, c):
-    """float32 a*b + c, one rounding (not refactored by ``reassoc``)."""
-    sig = types.float32(types.float32, types.float32, types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(args[0], args[1], args[2])
-
-    return sig, codegen
-
-
-_LOG2E_32 = np.float32(1.4426950408889634)
-_LN2_HI_32 = np.float32(0.693145751953125)  # 12 significant bits: k * hi exact
-_LN2_LO_32 = np.float32(1.428606765330187e-06)
-_Y32_MIN = np.float32(-86.0)  # exp(-86) = 4.4e-38, still a normal float32
-
-
-@kernel(inline=True)
-def _fexp32_nonpos(y):
-    """exp(y) in float32 for float32 y <= 0 (8 AVX2 lanes instead of 4).
-
-    Used only for float32 logits, on y = (x - max) / T <= 0, so the sum it
-    feeds is >= 1 and terms below exp(-86) ~ 4e-38 are flushed to 0 (they
-    cannot change a float64 sum that is >= 1).  Range reduction
-    y = k ln2 + r with a two-constant FMA split, degree-7 Taylor polynomial
-    (truncation < 6e-9 on |r| <= ln2/2); measured max relative error 7.6e-8
-    (~1.3 float32 ulp) over [-86, 0] against float64 exp.
-    """
-    yc = y if y > _Y32_MIN else _Y32_MIN
-    kf = np.floor(yc * _LOG2E_32 + np.float32(0.5))
-    r = _fma32(-kf, _LN2_LO_32, _fma32(-kf, _LN2_HI_32, yc))
-    p = np.float32(1.0 / 5040.0)
-    p = p * r + np.float32(1.0 / 720.0)
-    p = p * r + np.float32(1.0 / 120.0)
-    p = p * r + np.float32(1.0 / 24.0)
-    p = p * r + np.float32(1.0 / 6.0)
-    p = p * r + np.float32(0.5)
-    p = p * r + np.float32(1.0)
-    p = p * r + np.float32(1.0)
-    res = _i32_as_f32(_f32_as_i32(p) + (np.int32(kf) << 23))
-    return res if y > _Y32_MIN else np.float32(0.0)
 
 
 # exp(y) is 0 in float64 below about -745; clamping y here keeps e * y == 0
