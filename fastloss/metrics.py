@@ -973,8 +973,10 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         Multi-class averaging (macro: unweighted mean of the per-class
         AUCs; weighted: by class prevalence; micro: over the flattened
         one-vs-rest indicator).  Ignored for binary data.
-    multi_class : {'ovr'}
-        One-vs-rest (``'ovo'`` is not implemented: ``NotImplementedError``).
+    multi_class : {'ovr', 'ovo'}
+        One-vs-rest, or one-vs-one (Hand & Till 2001: the mean over class
+        pairs of the two pairwise AUCs; ``average`` 'macro' or 'weighted' by
+        pair prevalence; no ``sample_weight``), as scikit-learn.
     sample_weight : array of shape (N,), optional
     labels : array of shape (C,), optional
         Multi-class: the classes of the ``y_score`` columns (sorted, unique,
@@ -1028,10 +1030,8 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         return float(0.5 * (1 + (partial - min_area) / (max_area - min_area)))
     if max_fpr is not None and max_fpr != 1.0:
         raise ValueError(f"Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to `None`, received `max_fpr={max_fpr}` instead")
-    if multi_class == "ovo":
-        raise NotImplementedError("multi_class='ovo' is not implemented in fastloss; use 'ovr'")
-    if multi_class != "ovr":
-        raise ValueError(f"multi_class must be 'ovr', got {multi_class!r}")
+    if multi_class not in ("ovo", "ovr"):
+        raise ValueError(f"multi_class must be 'ovr' or 'ovo' for multiclass ROC AUC, got {multi_class!r}")
     if s.ndim != 2:
         raise ValueError(
             "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains "
@@ -1041,6 +1041,11 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         raise ValueError(
             "Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to 1.0 over classes"
         )
+    if multi_class == "ovo":
+        if average not in ("macro", "weighted", None):
+            raise ValueError(f"average must be one of ('macro', 'weighted', None) for multiclass problems, got {average!r}")
+        if average is None:
+            raise NotImplementedError("average=None is not implemented for multi_class='ovo'.")
     if labels is not None:
         lab = np.asarray(labels)
         cl = np.unique(lab)
@@ -1057,8 +1062,34 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         raise ValueError(
             f"Number of classes in y_true ({classes.size}) not equal to the number of columns in 'y_score' ({s.shape[1]})"
         )
+    if multi_class == "ovo":
+        if w is not None:
+            raise ValueError(
+                "sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' must be None in this case."
+            )
+        return _ovo_auc(np.searchsorted(classes, y), s, average)
     ybins = [y == c for c in classes]
     return _average_binary(_binary_auc, ybins, s, average, w)
+
+
+def _ovo_auc(code, s, average):
+    """Hand & Till (2001) one-vs-one AUC over the class pairs present, as
+    scikit-learn: per pair (a, b), the samples of a or b, the mean of the AUC
+    of column a (a positive) and of column b (b positive); the mean over
+    pairs, weighted by the pair's share of the samples for 'weighted'."""
+    present = np.unique(code)
+    scores, prevalence = [], []
+    for i, a in enumerate(present):
+        a_mask = code == a
+        for b in present[i + 1:]:
+            b_mask = code == b
+            ab = a_mask | b_mask
+            auc_a = _binary_auc(np.ascontiguousarray(s[ab, a]), a_mask[ab], None)
+            auc_b = _binary_auc(np.ascontiguousarray(s[ab, b]), b_mask[ab], None)
+            scores.append((auc_a + auc_b) / 2)
+            prevalence.append(np.average(ab))
+    weights = np.asarray(prevalence) if average == "weighted" else None
+    return float(np.average(np.asarray(scores, dtype=np.float64), weights=weights))
 
 
 # ------------------------------------------------------------ class weights

@@ -119,15 +119,30 @@ def _mann_whitney(ybin, s, w):
 
 
 @twin
-def roc_auc_reference(y_true, y_score, *, average="macro", sample_weight=None):
+def roc_auc_reference(y_true, y_score, *, average="macro", multi_class="ovr", sample_weight=None):
     """Binary: pairwise Mann-Whitney statistic (ties 1/2).  Multi-class:
-    one-vs-rest over sorted classes, macro or prevalence-weighted mean."""
+    one-vs-rest over sorted classes, macro or prevalence-weighted mean; or
+    one-vs-one (Hand & Till 2001): for every pair of classes, the mean of
+    the two Mann-Whitney statistics on that pair's samples."""
     y = np.asarray(y_true)
     s = np.asarray(y_score, dtype=np.float64)
     w = np.ones(y.size) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     classes = sorted(set(y.tolist()))
     if s.ndim == 1:
         return _mann_whitney(y == classes[-1], s, w)
+    if multi_class == "ovo":
+        pair_aucs, shares = [], []
+        for i, a in enumerate(classes):
+            for b in classes[i + 1:]:
+                ab = (y == a) | (y == b)
+                ka, kb = classes.index(a), classes.index(b)
+                one = _mann_whitney(y[ab] == a, s[ab, ka], w[ab])
+                other = _mann_whitney(y[ab] == b, s[ab, kb], w[ab])
+                pair_aucs.append((one + other) / 2)
+                shares.append(ab.mean())
+        if average == "weighted":
+            return float(np.dot(pair_aucs, shares) / np.sum(shares))
+        return float(np.mean(pair_aucs))
     aucs = np.array([_mann_whitney(y == c, s[:, k], w) for k, c in enumerate(classes)])
     if average is None:
         return aucs

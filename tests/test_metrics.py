@@ -220,8 +220,23 @@ def test_multiclass_roc_auc_ap(rng):
         fastloss.roc_auc(y, logits)
     with pytest.raises(ValueError, match="columns"):
         fastloss.roc_auc(y, prob[:, :4] / prob[:, :4].sum(1, keepdims=True))
+    for avg in ("macro", "weighted"):
+        got = fastloss.roc_auc(y, prob, average=avg, multi_class="ovo")
+        close(got, skm.roc_auc_score(y, prob, average=avg, multi_class="ovo"))
+        close(got, roc_auc_reference(y, prob, average=avg, multi_class="ovo"))
+    # string labels, a class absent from y_true (labels=), as scikit-learn
+    names = np.array(["ant", "bee", "cat", "dog", "eel"])
+    keep = y != 2
+    close(fastloss.roc_auc(names[y[keep]], prob[keep], multi_class="ovo", labels=names),
+          skm.roc_auc_score(names[y[keep]], prob[keep], multi_class="ovo", labels=names))
+    with pytest.raises(ValueError, match="sample_weight"):
+        fastloss.roc_auc(y, prob, multi_class="ovo", sample_weight=w)
+    with pytest.raises(ValueError, match="average"):
+        fastloss.roc_auc(y, prob, multi_class="ovo", average="micro")
     with pytest.raises(NotImplementedError):
-        fastloss.roc_auc(y, prob, multi_class="ovo")
+        fastloss.roc_auc(y, prob, multi_class="ovo", average=None)
+    with pytest.raises(ValueError, match="multi_class"):
+        fastloss.roc_auc(y, prob, multi_class="raise")
 
 
 def test_max_fpr(rng):
