@@ -46,3 +46,29 @@ def tol(dtype):
 
 
 EXTREME_LOGITS = np.array([-1e4, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 1e4])
+
+
+def fd_grad(f, x, h=1e-6):
+    """Central finite differences of a scalar function of a float64 array."""
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        g[idx] = (float(f(xp)) - float(f(xm))) / (2 * h)
+    return g
+
+
+def on_1_and_2_threads(run):
+    """``(run() with 1 Numba thread, run() with 2)``, restoring the thread count."""
+    import numba
+
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = run()
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = run()
+    finally:
+        numba.set_num_threads(old)
+    return one, two

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import fastloss
 from fastloss import batch_hard_triplet_loss, contrastive_loss, cosine_embedding_loss, triplet_margin_loss
-from inputs import FLOAT_DTYPES, LAYOUTS, layout, tol
+from inputs import FLOAT_DTYPES, LAYOUTS, fd_grad, layout, on_1_and_2_threads, tol
 from ref_embedding import (
     batch_hard_triplet_loss_reference,
     contrastive_loss_reference,
@@ -27,15 +27,6 @@ needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def fd_grad(f, x, h=1e-6):
-    """Central finite differences of a scalar function of a float64 array."""
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += h
-        xm[idx] -= h
-        g[idx] = (float(f(xp)) - float(f(xm))) / (2 * h)
-    return g
 
 
 def close(a, b, dtype=np.float64, scale=1.0):
@@ -394,8 +385,6 @@ def test_errors(rng):
 
 
 def test_thread_count_bitwise(rng):
-    import numba
-
     a, b, c = data(rng, n=3000, d=16)  # several row chunks
     lab = rng.integers(0, 5, 3000)
     e, y = a[:300], lab[:300]
@@ -408,14 +397,7 @@ def test_thread_count_bitwise(rng):
             batch_hard_triplet_loss(e, y, return_grad=True),
         ]
 
-    old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = run()
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = run()
-    finally:
-        numba.set_num_threads(old)
+    one, two = on_1_and_2_threads(run)
     for (l1, g1), (l2, g2) in zip(one, two):
         assert l1.tobytes() == l2.tobytes()
         assert g1.tobytes() == g2.tobytes()

@@ -7,7 +7,7 @@ import pytest
 
 import fastloss
 from fastloss._hinge import hinge_loss, multi_margin_loss
-from inputs import FLOAT_DTYPES, LAYOUTS, layout, tol
+from inputs import FLOAT_DTYPES, LAYOUTS, fd_grad, layout, on_1_and_2_threads, tol
 from ref_embedding import hinge_loss_reference, multi_margin_loss_reference
 
 try:
@@ -28,14 +28,6 @@ def close(a, b, dtype=np.float64, scale=1.0):
     np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=rtol, atol=atol * scale)
 
 
-def fd_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += h
-        xm[idx] -= h
-        g[idx] = (float(f(xp)) - float(f(xm))) / (2 * h)
-    return g
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
@@ -264,8 +256,6 @@ def test_errors(rng):
 
 
 def test_thread_count_bitwise(rng):
-    import numba
-
     x = rng.standard_normal((5000, 37))
     t = rng.integers(0, 37, 5000)
     xb = rng.standard_normal(70000)
@@ -278,13 +268,6 @@ def test_thread_count_bitwise(rng):
             multi_margin_loss(x, t, p=2, return_grad=True),
         ]
 
-    old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = run()
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = run()
-    finally:
-        numba.set_num_threads(old)
+    one, two = on_1_and_2_threads(run)
     for (l1, g1), (l2, g2) in zip(one, two):
         assert l1.tobytes() == l2.tobytes() and g1.tobytes() == g2.tobytes()

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from inputs import layout
+from inputs import layout, on_1_and_2_threads
 from ref_metrics import (
     average_precision_reference,
     class_weights_reference,
@@ -383,7 +383,6 @@ def test_layouts(rng, kind):
 
 
 def test_threads_bitwise(rng):
-    numba = pytest.importorskip("numba")
     n = 300_000  # several blocks
     y, s, w = binary_data(rng, n, 0.01, 1000, True)
     t = rng.integers(0, 10, n)
@@ -399,14 +398,7 @@ def test_threads_bitwise(rng):
             fastloss.precision_recall_fscore(t, p, average="macro", sample_weight=w),
         )
 
-    old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = run()
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = run()
-    finally:
-        numba.set_num_threads(old)
+    one, two = on_1_and_2_threads(run)
     assert one == two
 
 
