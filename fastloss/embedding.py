@@ -122,15 +122,22 @@ def _finish(total, count, reduction, dtype, out64, out_shape, grad, grad_shape, 
 # --------------------------------------------------------------------------- contrastive
 
 
-def _contrastive(x1, x2, label, margin, reduction, want):
-    (a, b), dtype = _embeddings((x1, x2), ("x1", "x2"))
-    margin = _checks.check_scalar(margin, "margin", low=0.0)
+def _pair_loss(kind, x1, x2, names, label, label_name, values, meaning, margin, margin_low, reduction, want):
+    """Shared body of the labelled-pair losses (contrastive, cosine): checks,
+    then the row kernel; returns what :func:`_finish` needs."""
+    (a, b), dtype = _embeddings((x1, x2), names)
+    margin = _checks.check_scalar(margin, "margin", low=margin_low)
     _checks.check_reduction(reduction)
-    lab = _pair_labels(label, "label", a.shape[:-1], [0.0, 1.0], "0 (dissimilar) or 1 (similar)")
+    lab = _pair_labels(label, label_name, a.shape[:-1], values, meaning)
     shape, batch = a.shape, a.shape[:-1]
-    total, n, out, grad = _run_rows(CONTRASTIVE, _rows(a, dtype), _rows(b, dtype), None, dtype, reduction, want,
+    total, n, out, grad = _run_rows(kind, _rows(a, dtype), _rows(b, dtype), None, dtype, reduction, want,
                                     margin=margin, lab=lab)
     return total, n, out, grad, dtype, shape, batch
+
+
+def _contrastive(x1, x2, label, margin, reduction, want):
+    return _pair_loss(CONTRASTIVE, x1, x2, ("x1", "x2"), label, "label", [0.0, 1.0],
+                      "0 (dissimilar) or 1 (similar)", margin, 0.0, reduction, want)
 
 
 def _contrastive_stream(x1, x2, label, *, margin=1.0):
@@ -187,14 +194,8 @@ def contrastive_loss(x1, x2, label, *, margin=1.0, reduction="mean", return_grad
 
 
 def _cosine(input1, input2, target, margin, reduction, want):
-    (a, b), dtype = _embeddings((input1, input2), ("input1", "input2"))
-    margin = _checks.check_scalar(margin, "margin")
-    _checks.check_reduction(reduction)
-    lab = _pair_labels(target, "target", a.shape[:-1], [-1.0, 1.0], "1 or -1")
-    shape, batch = a.shape, a.shape[:-1]
-    total, n, out, grad = _run_rows(COSINE, _rows(a, dtype), _rows(b, dtype), None, dtype, reduction, want,
-                                    margin=margin, lab=lab)
-    return total, n, out, grad, dtype, shape, batch
+    return _pair_loss(COSINE, input1, input2, ("input1", "input2"), target, "target", [-1.0, 1.0],
+                      "1 or -1", margin, None, reduction, want)
 
 
 def _cosine_stream(input1, input2, target, *, margin=0.0):

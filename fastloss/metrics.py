@@ -704,25 +704,22 @@ def _roc_from_counts(fps, tps, thresholds, drop_intermediate, stacklevel=3):
     tps = np.r_[0.0, tps]
     fps = np.r_[0.0, fps]
     thresholds = np.r_[np.inf, thresholds.astype(np.float64)]
-    if fps[-1] <= 0:
-        warnings.warn(
-            "No negative samples in y_true, false positive value should be meaningless",
-            UndefinedMetricWarning,
-            stacklevel=stacklevel,
-        )
-        fpr = np.full(fps.shape, np.nan)
-    else:
-        fpr = fps / fps[-1]
-    if tps[-1] <= 0:
-        warnings.warn(
-            "No positive samples in y_true, true positive value should be meaningless",
-            UndefinedMetricWarning,
-            stacklevel=stacklevel,
-        )
-        tpr = np.full(tps.shape, np.nan)
-    else:
-        tpr = tps / tps[-1]
+    fpr = _rate(fps, "negative", "false", stacklevel)
+    tpr = _rate(tps, "positive", "true", stacklevel)
     return fpr, tpr, thresholds
+
+
+def _rate(counts, kind, which, stacklevel):
+    """Cumulative counts over their total; NaN with scikit-learn's warning
+    when there is no sample of that kind."""
+    if counts[-1] <= 0:
+        warnings.warn(
+            f"No {kind} samples in y_true, {which} positive value should be meaningless",
+            UndefinedMetricWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return np.full(counts.shape, np.nan)
+    return counts / counts[-1]
 
 
 def _pr_from_counts(fps, tps, thresholds, drop_intermediate, stacklevel=3):
