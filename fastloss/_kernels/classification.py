@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from .._jit import CHUNK, kernel, numba
-from ._math import Y32_MIN, fexp, fexp32_nonpos, flog, log_kernel, maxnum
+from ._math import fexp, fexp32_nonpos, flog, log_kernel, maxnum
 
 BCE, BCE_LOGITS, FOCAL, KL, KL_LOG, FOCAL2 = range(6)  # FOCAL2: focal with gamma == 2
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel, numba
-from ._math import fexp, flog1p_exp_neg, maxnum
+from ._math import flog1p_exp_neg, maxnum
 
 NEG_INF = -np.inf
 

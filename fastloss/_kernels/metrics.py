@@ -24,8 +24,6 @@
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .._jit import kernel, numba
 
 prange = numba.prange

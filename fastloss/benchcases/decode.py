@@ -213,7 +213,7 @@ def _greedy_impls():
 
 def _make_score(params, rng):
     d = _make_lp(params, rng)
-    T, N = params["T"], params["N"]
+    N = params["N"]
     K, L = params["K"], params["L"]
     r = np.random.default_rng(1)
     d["cands"] = [[r.integers(1, params["C"], int(r.integers(L // 2, L + 1))) for _ in range(K)] for _ in range(N)]
