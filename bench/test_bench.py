@@ -14,7 +14,7 @@ import os
 import numpy as np
 import pytest
 
-from fastloss.benchcases import all_cases
+from fastloss.bench.cases import all_cases
 
 QUICK = os.environ.get("FASTLOSS_BENCH_QUICK") == "1"
 _PARAMS = []

@@ -1,31 +1,37 @@
 """fastloss: fast, exact losses, gradients and evaluation scores on the CPU.
 
 Kernels are Numba-JIT parallel loops compiled on first use and cached on disk;
-``import fastloss`` imports neither Numba nor PyTorch.
+``import fastloss`` imports neither Numba nor PyTorch.  Public names live here;
+the code is grouped by domain (``fastloss.losses``, ``fastloss.speech``,
+``fastloss.metrics``; map in ``docs/design.md``).
 """
 from __future__ import annotations
 
-from . import calibration, classification, ctc, decode, embedding, metrics, ood, regression
-from .calibration import *  # noqa: F401,F403
-from .classification import *  # noqa: F401,F403
-from .ctc import *  # noqa: F401,F403
-from .decode import *  # noqa: F401,F403
-from .embedding import *  # noqa: F401,F403
+import sys as _sys
+
+from . import losses, metrics, speech
+from ._core.streaming import LossAccumulator
+from .losses import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
-from .ood import *  # noqa: F401,F403
-from .regression import *  # noqa: F401,F403
-from .streaming import LossAccumulator
+from .speech import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
 
-__all__ = [
-    *regression.__all__,
-    *classification.__all__,
-    *embedding.__all__,
-    *ctc.__all__,
-    *decode.__all__,
-    *metrics.__all__,
-    *ood.__all__,
-    *calibration.__all__,
-    "LossAccumulator",
-]
+__all__ = [*losses.__all__, *speech.__all__, *metrics.__all__, "LossAccumulator"]
+
+# Module paths of 0.1.0 (flat layout), kept importable: ``import fastloss.ctc``
+# and ``from fastloss.regression import huber_loss`` still work (CHANGELOG).
+_MOVED = {
+    "regression": losses.regression,
+    "classification": losses.classification,
+    "embedding": losses.embedding,
+    "ctc": speech.ctc,
+    "decode": speech.decode,
+    "ood": metrics.ood,
+    "calibration": metrics.calibration,
+    "streaming": _sys.modules[LossAccumulator.__module__],
+}
+for _name, _module in _MOVED.items():
+    globals()[_name] = _module
+    _sys.modules[f"{__name__}.{_name}"] = _module
+del _name, _module

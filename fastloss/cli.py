@@ -44,7 +44,7 @@ def _info() -> int:
 
 
 def _bench(args) -> int:
-    from . import benchrun
+    from .bench import run as benchrun
 
     plan = benchrun.select(args.family, args.func, args.quick)
     if not plan:

@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
-from . import ctc as _ctc
+from .speech import ctc as _ctc
 
 __all__ = ["ctc_loss", "CTCLoss"]
 

@@ -6,7 +6,7 @@ from inputs import layout, tol
 from ref_ctc import ctc_enumerate, ctc_loss_reference
 
 import fastloss
-from fastloss.ctc import _ctc_log_likelihoods
+from fastloss.speech.ctc import _ctc_log_likelihoods
 
 
 def log_softmax(x, axis=-1):

@@ -1,4 +1,4 @@
-"""fastloss.decode: CTC decoding, rescoring, edit distance, error rates."""
+"""fastloss.speech.decode and .text: CTC decoding, rescoring, edit distance, error rates."""
 import math
 import random
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastloss
-from fastloss._hinge import hinge_loss, multi_margin_loss
+from fastloss.losses.margin import hinge_loss, multi_margin_loss
 from inputs import FLOAT_DTYPES, LAYOUTS, fd_grad, layout, on_1_and_2_threads, tol
 from ref_embedding import hinge_loss_reference, multi_margin_loss_reference
 

@@ -5,8 +5,8 @@ import pytest
 
 @pytest.fixture(scope="module")
 def vec():
-    from fastloss._jit import kernel, numba
-    from fastloss._kernels._math import fexp, flog
+    from fastloss._core.jit import kernel, numba
+    from fastloss._core.math import fexp, flog
 
     @kernel(parallel=True, cache=False)
     def vexp(x, out):
@@ -79,9 +79,3 @@ def test_log_special_values(vec):
     assert np.isnan(got[2]) and np.isnan(got[4]) and np.isnan(got[5])
     assert got[3] == np.inf and got[7] == 0.0
     assert abs(got[6] - np.log(5e-324)) <= np.spacing(745.0)
-
-
-def test_chunk_constants_agree():
-    from fastloss import _driver, _jit
-
-    assert _driver._CHUNK == _jit.CHUNK

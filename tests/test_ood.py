@@ -158,7 +158,7 @@ def test_inputs_not_modified(rng):
 
 def test_scores_large_blocked_layout_matches_contiguous(rng):
     # more rows than one copy block (fastloss.ood._BLOCK elements) on the non-contiguous path
-    import fastloss.ood as ood
+    import fastloss.metrics.ood as ood
 
     x = rng.standard_normal((ood._BLOCK // 64 * 2 + 3, 128)).astype(np.float32)
     f = np.asfortranarray(x)

@@ -76,7 +76,7 @@ def test_layouts(kind, name, opts, rng):
 def test_buffered_path_spans_many_blocks(rng):
     # Non-contiguous input larger than the driver's block: exercises the
     # buffered nditer path across several blocks and output slices.
-    from fastloss._driver import BLOCK
+    from fastloss._core.driver import BLOCK
 
     x = rng.standard_normal((2 * BLOCK + 1000) * 2)[::2]
     y = rng.standard_normal(x.shape)

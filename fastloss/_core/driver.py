@@ -1,0 +1,195 @@
+"""Python side of the fused elementwise reductions.
+
+An elementwise family provides three kernels with one calling convention
+(see ``fastloss/_kernels/losses/regression.py``)::
+
+    reduce(*head, *ops, partials)                 # partials[c] = chunk sums
+    reduce_grad(*head, *ops, gscale, grad, partials)
+    pointwise(*head, *ops, out, grad, want_grad)  # reduction="none"
+
+``head`` is a tuple of scalars (loss kind, parameters, flags); ``ops`` are
+arrays of the input's shape (``None`` for an absent optional operand, which
+the kernel receives as a 1-element placeholder and must not read).
+
+:func:`run` reads contiguous native operands in place with a single kernel
+call.  Anything else (non-contiguous, byte-swapped, broadcast weights,
+memory-mapped arrays of another layout) is streamed through NumPy's buffered
+iterator in C order, in blocks of :data:`BLOCK` elements: never a full-size
+temporary.  Chunk partials are combined with ``math.fsum``, which is exact,
+so the result does not depend on the thread count or on the order chunks
+finish in.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from types import ModuleType
+from typing import Sequence
+
+import numpy as np
+
+from .checks import is_direct
+from .consts import CHUNK
+
+#: Elements per block on the buffered path (8 MiB of float64 per operand).
+BLOCK = 1 << 20
+
+
+def _operand(a: np.ndarray) -> np.ndarray:
+    """An input operand as the kernels always see it: 1-D, C-contiguous and
+    read-only.  One array type per dtype means one compile per kernel and
+    dtype, whatever the caller's layout or flags (a writeable and a read-only
+    array, or a strided and a contiguous one, are different Numba types).
+    Only a strided block of the buffered path is copied (at most BLOCK
+    elements)."""
+    v = np.ascontiguousarray(a).reshape(-1)
+    if v.flags.writeable:
+        v = v.view()
+        v.flags.writeable = False
+    return v
+
+
+def _nchunks(n: int) -> int:
+    return (n + CHUNK - 1) // CHUNK
+
+
+def check_out(buf, name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """Validate a caller-supplied output buffer (``grad_out=``/``out=``)."""
+    if not isinstance(buf, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(buf).__name__}")
+    if buf.shape != tuple(shape) or buf.dtype != dtype:
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)} and dtype {dtype}, "
+            f"got shape {buf.shape} and dtype {buf.dtype}"
+        )
+    if not buf.flags.c_contiguous or not buf.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous array")
+    return buf
+
+
+def run(
+    kernels: ModuleType,
+    head: tuple,
+    ops: Sequence[np.ndarray | None],
+    dtype: np.dtype,
+    reduction: str,
+    return_grad: bool,
+    grad_out: np.ndarray | None = None,
+    count: float | None = None,
+):
+    """Run an elementwise loss.
+
+    Returns ``(total, count, out, grad)``: ``total`` the float64 sum of the
+    (weighted) per-element losses (``nan`` when ``reduction="none"``),
+    ``count`` the number of elements, ``out`` the per-element losses for
+    ``reduction="none"`` (else ``None``) and ``grad`` the gradient of the
+    returned loss (``None`` unless ``return_grad``).  For ``"mean"`` the
+    gradient is scaled by ``1/count``; ``count`` (the divisor of ``"mean"``)
+    defaults to the element count, a weighted mean passes the summed weights.
+    """
+    first = ops[0]
+    shape = first.shape
+    n = int(first.size)
+    placeholder = np.zeros(1, dtype=dtype)
+    absent = _operand(placeholder)
+    present = [o is not None for o in ops]
+    arrays = [o for o in ops if o is not None]
+    if count is None:
+        count = n
+    gscale = 1.0
+    if reduction == "mean" and n > 0:
+        gscale = 1.0 / count if count != 0 else math.inf  # 0/0: NaN gradient, as autograd gives
+
+    out = np.empty(shape, dtype=dtype) if reduction == "none" else None
+    grad = None
+    if return_grad:
+        grad = check_out(grad_out, "grad_out", shape, dtype) if grad_out is not None else np.empty(shape, dtype=dtype)
+    out_flat = out.reshape(-1) if out is not None else placeholder
+    grad_flat = grad.reshape(-1) if grad is not None else placeholder
+
+    def call(blocks, lo, hi):
+        it = iter(blocks)
+        full = [_operand(next(it)) if p else absent for p in present]
+        if reduction == "none":
+            kernels.pointwise(*head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
+            return None
+        partials = np.empty(_nchunks(hi - lo), dtype=np.float64)
+        if return_grad:
+            kernels.reduce_grad(*head, *full, gscale, grad_flat[lo:hi], partials)
+        else:
+            kernels.reduce(*head, *full, partials)
+        return partials
+
+    parts = []
+    if n == 0:
+        pass
+    elif all(is_direct(a, dtype) for a in arrays):
+        parts.append(call([a.reshape(-1) for a in arrays], 0, n))
+    else:
+        it = np.nditer(
+            arrays,
+            flags=["external_loop", "buffered", "zerosize_ok"],
+            op_flags=[["readonly"]] * len(arrays),
+            op_dtypes=[dtype] * len(arrays),
+            casting="same_kind",
+            order="C",
+            buffersize=BLOCK,
+        )
+        lo = 0
+        for blocks in it:
+            hi = lo + blocks[0].size
+            parts.append(call(blocks, lo, hi))
+            lo = hi
+
+    if reduction == "none":
+        return math.nan, count, out, grad
+    total = math.fsum(itertools.chain.from_iterable(parts))
+    return total, count, out, grad
+
+
+def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, grad, return_grad: bool):
+    """Turn the driver's float64 total into the value a loss returns."""
+    if reduction == "none":
+        value = out
+    elif reduction == "sum":
+        value = dtype.type(total)
+    else:
+        value = dtype.type(total / count) if count != 0 else dtype.type(math.nan)
+    return (value, grad) if return_grad else value
+
+
+def run_rows(launch, M: int, D: int, dtype: np.dtype, reduction: str, want: bool):
+    """The frame shared by the row kernels (embedding and margin losses).
+
+    Rows of an ``(M, D)`` operand are grouped in fixed chunks of about
+    :data:`CHUNK` elements, one float64 partial per chunk, combined exactly
+    (thread-count independent).  ``launch(out, grad, want, gscale, rows,
+    partials)`` calls the kernel.  Returns ``(total, M, out64, grad)``: the
+    float64 sum of the row losses, the row count, the float64 per-row losses
+    and the ``(M, D)`` gradient (or None).
+    """
+    out = np.empty(M, dtype=np.float64)
+    grad = np.empty((M, D), dtype=dtype) if want else None
+    if M == 0:
+        return 0.0, 0, out, grad
+    rows = max(1, CHUNK // max(D, 1))
+    partials = np.empty((M + rows - 1) // rows, dtype=np.float64)
+    gscale = 1.0 / M if reduction == "mean" else 1.0
+    g = grad if want else np.zeros((1, max(D, 1)), dtype=dtype)
+    launch(out, g, bool(want), gscale, rows, partials)
+    return math.fsum(partials), M, out, grad
+
+
+def finish_rows(total, count, reduction, dtype, out64, out_shape, grad, grad_shape, return_grad):
+    """The returned value of a row loss: per-row losses cast to ``dtype``
+    (``'none'``), or the float64 sum/mean as a ``dtype`` scalar; with the
+    gradient reshaped to ``grad_shape`` when asked for."""
+    if reduction == "none":
+        value = out64.astype(dtype).reshape(out_shape)
+    elif reduction == "sum":
+        value = dtype.type(total)
+    else:
+        value = dtype.type(total / count) if count > 0 else dtype.type(math.nan)
+    if return_grad:
+        return value, grad.reshape(grad_shape)
+    return value

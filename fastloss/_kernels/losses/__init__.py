@@ -1,0 +1,1 @@
+"""Kernels of fastloss.losses (importing any module here imports Numba)."""

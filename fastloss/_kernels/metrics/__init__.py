@@ -1,0 +1,1 @@
+"""Kernels of fastloss.metrics (importing any module here imports Numba)."""

@@ -1,0 +1,1 @@
+"""Kernels of fastloss.speech (importing any module here imports Numba)."""

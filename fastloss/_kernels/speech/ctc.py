@@ -1,0 +1,317 @@
+"""CTC forward-backward kernels (Graves et al. 2006), log space, float64.
+
+Layout of the work
+------------------
+One *job* is one (label sequence, utterance) pair; ``ctc_loss`` has one job
+per sample, n-best rescoring has many jobs pointing at the same utterance.
+Jobs run in parallel (``prange``); a job is computed by one thread from start
+to end, so results do not depend on the thread count.
+
+A job with ``L`` labels has ``S = 2L + 1`` blank-extended states
+``blank, l1, blank, l2, ..., lL, blank``.  The input is read through element
+strides (``base + t*st + c``), so ``(T, N, C)``, ``(N, T, C)``, ``(T, C)`` and
+transposed views are all read in place; only the ``S`` log-probabilities a
+time step needs are gathered (``g[s] = lp[t, lab[s]]``), so the recursions
+cost ``O(T S)``, not ``O(T C)``.
+
+Recursions (log space, ``lse`` = log-sum-exp):
+
+* alpha: ``a_t(s) = lse(a_{t-1}(s), a_{t-1}(s-1), a_{t-1}(s-2) + skip(s)) + g_t(s)``
+  where ``skip(s) = 0`` if ``s`` is a label different from the label two
+  states back, else ``-inf``.  States are kept with two ``-inf`` pads in
+  front so that ``s-1``/``s-2`` need no branch.
+* beta' (excluding the emission at ``t``, so the occupancy needs no
+  subtraction of a possibly infinite log-prob):
+  ``b_t(s) = lse(w(s), w(s+1), w(s+2) + skip(s+2))``, ``w = b_{t+1} + g_{t+1}``,
+  with two ``-inf`` pads at the end.
+* occupancy ``gamma_t(s) = exp(a_t(s) + b_t(s) - log Z)``; the gradient of
+  ``-log Z`` w.r.t. ``lp[t, c]`` is ``-sum_{s: lab[s] = c} gamma_t(s)``.
+
+Only the window of states that can lie on a complete path is computed:
+``lo_t = max(0, S - 2(T - t)) <= s < hi_t = min(S, 2t + 2)``.  Inner loops
+run from 0 over slices (a loop ``for s in range(lo, hi)`` with a run-time
+``lo`` did not vectorise in Numba; over a slice it does), and use the
+vectorisable exp/log: a 3-term log-sum-exp costs two exps and one log (the
+largest term contributes exactly 1), with branch-free variants of
+``_math.fexp``/``flog`` specialised to the ranges that occur (exp of a
+non-positive number, log of a number in [1, 3]): 2.4x faster per state than
+the general versions, same accuracy.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..._core.jit import kernel, numba
+from ..._core import math as _math
+from ..._core.math import _f64_as_i64, _i64_as_f64, fexp, fma
+
+NEG_INF = -np.inf
+
+
+@kernel(inline=True)
+def _exp_neg(x):
+    """exp(x) for x <= 0 inside a log-sum-exp: ``_math.fexp`` without its
+    special-value selects.  Arguments below -700 give ~1e-304 instead of
+    underflowing, harmless because the result is added to 1; NaN is not kept
+    (the kernel flags NaN input separately).  Max relative error ~2e-16."""
+    xc = x if x > -700.0 else -700.0
+    kf = np.floor(xc * _math._LOG2E + 0.5)
+    r = fma(-kf, _math._LN2_REM, fma(-kf, _math._LN2, xc))
+    p = _math.exp_poly(r)
+    return _i64_as_f64(_f64_as_i64(p) + (np.int64(kf) << 52))
+
+
+@kernel(inline=True)
+def _log_1_3(x):
+    """log(x) for x in [1, 3] (fdlibm's polynomial as ``_math.flog``, with no
+    subnormal/zero/negative/inf branches): the log of a 3-term sum scaled by
+    its largest term."""
+    bits = _f64_as_i64(x)
+    e = ((bits >> 52) & 0x7FF) - 1023
+    m = _i64_as_f64((bits & _math._MANT_MASK) | _math._EXP_ONE)
+    big = m > _math._SQRT2
+    m = m * 0.5 if big else m
+    e = e + 1 if big else e
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_math._LG2 + w * (_math._LG4 + w * _math._LG6))
+    t2 = z * (_math._LG1 + w * (_math._LG3 + w * (_math._LG5 + w * _math._LG7)))
+    R = t2 + t1
+    hfsq = 0.5 * f * f
+    dk = np.float64(e)
+    return dk * _math._LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _math._LN2_LO)) - f)
+
+
+@kernel(inline=True)
+def _lse3(x, y, z):
+    """log(exp x + exp y + exp z); -inf if all are -inf (never NaN from infs)."""
+    xy_hi = x if x > y else y
+    xy_lo = y if x > y else x
+    hi = xy_hi if xy_hi > z else z
+    lo = xy_lo if xy_lo < z else z
+    # median of three
+    t = xy_hi if xy_hi < z else z
+    mid = xy_lo if xy_lo > t else t
+    finite = hi > NEG_INF
+    ms = hi if finite else 0.0
+    r = ms + _log_1_3(1.0 + _exp_neg(mid - ms) + _exp_neg(lo - ms))
+    return r if finite else NEG_INF
+
+
+@kernel()
+def _gather(lp, rowbase, lab, lse, g, lo, hi):
+    """g[s] = lp[rowbase + lab[s]] - lse for s in [lo, hi); returns True on NaN."""
+    labs = lab[lo:hi]
+    gs = g[lo:hi]
+    bad = False
+    for i in range(labs.size):
+        v = np.float64(lp[rowbase + labs[i]]) - lse
+        gs[i] = v
+        bad |= v != v
+    return bad
+
+
+@kernel()
+def _alpha_step(prev, cur, skip, g, lo, hi):
+    """cur[s+2] = alpha_t(s) for s in [lo, hi) from prev (alpha_{t-1}, padded by 2)."""
+    a2 = prev[lo : hi]
+    a1 = prev[lo + 1 : hi + 1]
+    a0 = prev[lo + 2 : hi + 2]
+    sk = skip[lo:hi]
+    gs = g[lo:hi]
+    out = cur[lo + 2 : hi + 2]
+    for i in range(out.size):
+        out[i] = _lse3(a0[i], a1[i], a2[i] + sk[i]) + gs[i]
+
+
+@kernel()
+def _beta_step(w, cur, skip, lo, S):
+    """cur[s] = beta'_{t-1}(s) for s in [lo, S) from w = beta'_t + g_t (padded by 2 at the end)."""
+    w0 = w[lo:S]
+    w1 = w[lo + 1 : S + 1]
+    w2 = w[lo + 2 : S + 2]
+    sk = skip[lo + 2 : S + 2]
+    out = cur[lo:S]
+    for i in range(out.size):
+        out[i] = _lse3(w0[i], w1[i], w2[i] + sk[i])
+
+
+@kernel()
+def _row_lse(lp, rowbase, C):
+    """log-sum-exp of one row of C activations (for from_logits)."""
+    row = lp[rowbase : rowbase + C]
+    m = NEG_INF
+    for c in range(C):
+        v = np.float64(row[c])
+        m = v if v > m else m
+    ms = m if m > NEG_INF else 0.0
+    acc = 0.0
+    for c in range(C):
+        acc += fexp(np.float64(row[c]) - ms)
+    if m != m:
+        return m
+    return ms + np.log(acc)
+
+
+@kernel()
+def _zero_rows(grad, gbase, gst, C, t0, t1):
+    for t in range(t0, t1):
+        row = grad[gbase + t * gst : gbase + t * gst + C]
+        for c in range(C):
+            row[c] = 0.0
+
+
+@kernel()
+def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad, gbase, gst):
+    """-> log Z of one job (float64); writes the job's gradient rows if wanted.
+
+    ``tg``: the job's labels; ``Tn``: its input length; ``T``: the full time
+    dimension (rows ``Tn <= t < T`` of the gradient are zeroed).
+    """
+    L = tg.size
+    S = 2 * L + 1
+    lab = np.empty(S, dtype=np.int64)
+    skip = np.empty(S + 2, dtype=np.float64)
+    for s in range(S + 2):
+        skip[s] = NEG_INF
+    for s in range(S):
+        lab[s] = blank
+    repeats = 0
+    for j in range(L):
+        lab[2 * j + 1] = tg[j]
+        if j > 0:
+            if tg[j] != tg[j - 1]:
+                skip[2 * j + 1] = 0.0
+            else:
+                repeats += 1
+    if Tn < L + repeats:
+        # No alignment fits (this includes Tn == 0 with L > 0).
+        if want_grad:
+            _zero_rows(grad, gbase, gst, C, 0, T)
+        return NEG_INF
+    if Tn == 0:
+        # Empty input and empty target: the one (empty) path has probability 1.
+        if want_grad:
+            _zero_rows(grad, gbase, gst, C, 0, T)
+        return 0.0
+
+    lse = np.zeros(Tn, dtype=np.float64)
+    if from_logits:
+        for t in range(Tn):
+            lse[t] = _row_lse(lp, base + t * st, C)
+
+    W = S + 2
+    nrows = Tn if want_grad else 2
+    A = np.empty((nrows, W), dtype=np.float64)
+    for r in range(nrows):
+        A[r, 0] = NEG_INF
+        A[r, 1] = NEG_INF
+    g = np.empty(S, dtype=np.float64)
+    bad = False
+
+    # alpha_0: only the first blank and the first label.
+    hi = min(S, 2)
+    bad |= _gather(lp, base, lab, lse[0], g, 0, hi)
+    row = A[0]
+    for s in range(S):
+        row[s + 2] = NEG_INF
+    for s in range(hi):
+        row[s + 2] = g[s]
+    for t in range(1, Tn):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        bad |= _gather(lp, base + t * st, lab, lse[t], g, lo, hi)
+        prev = A[(t - 1) if want_grad else ((t - 1) & 1)]
+        cur = A[t if want_grad else (t & 1)]
+        _alpha_step(prev, cur, skip, g, lo, hi)
+        # States above hi are unreachable yet: the next step reads two of them.
+        for s in range(hi, min(S, hi + 2)):
+            cur[s + 2] = NEG_INF
+    last = A[(Tn - 1) if want_grad else ((Tn - 1) & 1)]
+    if L > 0:
+        logz = _lse3(last[S + 1], last[S], NEG_INF)
+    else:
+        logz = last[S + 1]
+    if bad:
+        logz = np.nan
+
+    if not want_grad:
+        return logz
+    if bad:
+        for t in range(T):
+            r = grad[gbase + t * gst : gbase + t * gst + C]
+            for c in range(C):
+                r[c] = np.nan if t < Tn else 0.0
+        return logz
+    if not (logz > NEG_INF) or logz == np.inf:
+        # Infinite loss: the sample contributes a zero gradient (never NaN).
+        _zero_rows(grad, gbase, gst, C, 0, T)
+        return logz
+
+    _zero_rows(grad, gbase, gst, C, Tn, T)
+    # beta' with two -inf pads at the end; ping-pong between two vectors.
+    B = np.empty((2, W), dtype=np.float64)
+    wv = np.empty(W, dtype=np.float64)
+    for s in range(W):
+        B[0, s] = NEG_INF
+        B[1, s] = NEG_INF
+        wv[s] = NEG_INF
+    beta = B[(Tn - 1) & 1]
+    beta[S - 1] = 0.0
+    if L > 0:
+        beta[S - 2] = 0.0
+    occ = np.empty(S, dtype=np.float64)
+    for t in range(Tn - 1, -1, -1):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        beta = B[t & 1]
+        arow = A[t]
+        # occupancy on the window
+        a_s = arow[lo + 2 : hi + 2]
+        b_s = beta[lo:hi]
+        o_s = occ[lo:hi]
+        for i in range(o_s.size):
+            o_s[i] = fexp(a_s[i] + b_s[i] - logz) * gscale
+        rb = base + t * st
+        gr = grad[gbase + t * gst : gbase + t * gst + C]
+        if from_logits:
+            xr = lp[rb : rb + C]
+            lt = lse[t]
+            for c in range(C):
+                gr[c] = fexp(np.float64(xr[c]) - lt) * gscale
+        else:
+            for c in range(C):
+                gr[c] = 0.0
+        for s in range(lo, hi):
+            gr[lab[s]] -= o_s[s - lo]
+        if t > 0:
+            # w = beta'_t + g_t on [lo, S); below lo it stays -inf.
+            _gather(lp, rb, lab, lse[t], g, lo, S)
+            w_s = wv[lo:S]
+            g_s = g[lo:S]
+            bb = beta[lo:S]
+            for i in range(w_s.size):
+                w_s[i] = bb[i] + g_s[i]
+            lo1 = max(0, S - 2 * (Tn - t + 1))
+            _beta_step(wv, B[(t - 1) & 1], skip, lo1, S)
+    return logz
+
+
+@kernel(parallel=True)
+def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logits,
+             want_grad, gscale, grad, gst, gsn, logz):
+    """logz[k] = log p(targets of job k | utterance rows[k]) for every job k.
+
+    ``lp``: the flat input (element (t, n, c) at ``n*sn + t*st + c``);
+    ``targets[toff[k] : toff[k] + tlen[k]]``: job k's labels; ``ilen[n]``:
+    utterance n's input length.  With ``want_grad`` (one job per utterance,
+    ``rows[k] == k``) the gradient of ``-sum_k gscale[k] log Z_k`` is written
+    into ``grad`` (element (t, n, c) at ``n*gsn + t*gst + c``).
+    """
+    for k in numba.prange(logz.size):
+        n = rows[k]
+        tg = targets[toff[k] : toff[k] + tlen[k]]
+        logz[k] = _job(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                       gscale[k], grad, n * gsn, gst)

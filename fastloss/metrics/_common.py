@@ -1,0 +1,136 @@
+"""Argument handling shared by the metric modules (labels, scores, weights, blocks)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._core import checks as _checks
+
+#: Fixed number of blocks a histogram kernel splits its input into (and the
+#: number of per-block histograms the wrapper adds, in block order).  A
+#: function of the input size only, never of the thread count.
+_MAX_BLOCKS = 16
+_BLOCK_MIN = 1 << 16  # elements per block at least (small inputs: one block)
+_DENSE_RANGE = 1 << 12  # integer labels spanning more values are re-encoded
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is ill-defined (e.g. ROC AUC with one class present).
+
+    Same role as ``sklearn.exceptions.UndefinedMetricWarning`` (both
+    subclass ``UserWarning``)."""
+
+
+_DUMMY_F8 = np.zeros(1, dtype=np.float64)
+
+
+def _nblocks(n: int) -> int:
+    return int(min(_MAX_BLOCKS, max(1, -(-n // _BLOCK_MIN))))
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _column(a, name: str) -> np.ndarray:
+    arr = _checks.to_array(a, name)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per sample), got shape {arr.shape}")
+    return arr
+
+
+def _check_length(n: int, arr: np.ndarray, name: str, ref: str) -> None:
+    if arr.shape[0] != n:
+        raise ValueError(
+            f"{name} and {ref} must have the same number of samples, "
+            f"got {ref} with {n} and {name} with {arr.shape[0]}"
+        )
+
+
+def _labels(a, name: str) -> np.ndarray:
+    """Class labels: integers/booleans kept, integral floats -> int64,
+    strings/objects kept (re-encoded later); NaN/fractions rejected."""
+    arr = _column(a, name)
+    kind = arr.dtype.kind
+    if kind in "iub":
+        return arr
+    if kind == "f":
+        if arr.size and not np.all(np.isfinite(arr)):
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise ValueError(f"{name} must hold class labels, got {arr[bad]} at index {bad}")
+        if arr.size and not np.all(arr == np.floor(arr)):
+            bad = int(np.flatnonzero(arr != np.floor(arr))[0])
+            raise ValueError(
+                f"{name} must hold class labels (integers), got the continuous value {arr[bad]} at index {bad}"
+            )
+        return arr.astype(np.int64)
+    if kind in "USO":
+        return arr
+    raise TypeError(f"{name} must hold class labels, got dtype {arr.dtype}")
+
+
+def _sample_weight(sample_weight, n: int, ref: str = "y_true"):
+    if sample_weight is None:
+        return None, False
+    w = _column(sample_weight, "sample_weight")
+    if w.dtype.kind not in "iufb":
+        raise TypeError(f"sample_weight must be real numbers, got dtype {w.dtype}")
+    _check_length(n, w, "sample_weight", ref)
+    integral = w.dtype.kind in "iub"
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    if w.size and not np.all(np.isfinite(w)):
+        bad = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise ValueError(f"sample_weight must be finite, got {w[bad]} at index {bad}")
+    return w, integral
+
+
+def _scores(a, name: str = "y_score", ndim=(1,)) -> np.ndarray:
+    arr = _checks.to_array(a, name)
+    if arr.ndim == 2 and arr.shape[1] == 1 and 2 not in ndim:
+        arr = arr[:, 0]
+    if arr.ndim not in ndim:
+        want = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
+    dtype = _checks.float_dtype(arr.dtype, name)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize == 2:
+        arr = arr.astype(np.float32)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize > 8:
+        arr = arr.astype(dtype)
+    if arr.size:
+        fin = np.isfinite(arr)
+        if not fin.all():
+            pos = np.unravel_index(int(np.flatnonzero(~fin.ravel())[0]), arr.shape)
+            pos = tuple(int(p) for p in pos)
+            what = "NaN" if np.isnan(arr[pos]) else "infinity"
+            idx = pos[0] if len(pos) == 1 else pos
+            raise ValueError(f"{name} contains {what} ({arr[pos]} at index {idx}); scores must be finite")
+    return arr
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    return _checks.native(a, np.dtype(a.dtype.type).newbyteorder("="))
+
+
+def _classes(y: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a 1-D label array (fast for small ints)."""
+    if y.size == 0:
+        return y[:0].copy()
+    if y.dtype.kind == "b":
+        c = np.bincount(y.view(np.uint8), minlength=2)
+        return np.flatnonzero(c).astype(bool)
+    if y.dtype.kind in "iu":
+        lo, hi = int(y.min()), int(y.max())
+        if lo >= 0 and hi < (1 << 20) and y.dtype.itemsize <= 8:
+            c = np.bincount(y.astype(np.intp, copy=False), minlength=hi + 1)
+            return np.flatnonzero(c).astype(y.dtype)
+    try:
+        return np.unique(y)
+    except TypeError as exc:
+        raise TypeError(f"labels must be of one comparable type (e.g. all str or all int): {exc}") from None
+
+
+def _in_values(values: np.ndarray, x) -> bool:
+    try:
+        return bool(np.any(values == x))
+    except Exception:  # incomparable types
+        return False
