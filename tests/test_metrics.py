@@ -19,7 +19,7 @@ from ref_metrics import (
 )
 
 import fastloss
-from fastloss import metrics as FM
+from fastloss.metrics import ranking as FM
 
 skm = pytest.importorskip("sklearn.metrics")
 from sklearn.exceptions import UndefinedMetricWarning as SkUndefined  # noqa: E402
