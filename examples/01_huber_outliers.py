@@ -1,17 +1,17 @@
 """Huber vs squared error vs absolute error when a few targets are wrong.
 
-Data: scikit-learn's ``load_diabetes`` (442 patients), disease progression one year
-later against body-mass index (standardised). To mimic data-entry errors, 30 of the
-training patients with below-median BMI get a target 4 standard deviations too high.
-A straight line is fitted by gradient descent on each loss, with the fused
-value+gradient of :func:`fastloss.mse_loss`, :func:`fastloss.l1_loss` and
-:func:`fastloss.huber_loss` (``delta=1`` in target standard deviations); the
-reference is the least-squares line of the *uncorrupted* training data. The squared
-error lets the 30 outliers tilt its line, since their gradient grows with the residual;
-Huber's gradient is clipped at ``delta``, so the outliers pull only as hard as any other
-point with a residual above ``delta``, and its line stays close to the clean one, like L1's. The right
-panel is the explainer's picture: Huber is quadratic near 0 and linear beyond delta,
-and its gradient (dashed) is the clipped residual.
+Data: scikit-learn's ``load_diabetes`` (442 patients), disease progression one year later
+against body-mass index (standardised). To mimic data-entry errors, 30 of the training
+patients with below-median BMI get a target 4 standard deviations too high. A straight line
+is fitted by gradient descent on each loss, with the fused value+gradient of
+:func:`fastloss.mse_loss`, :func:`fastloss.l1_loss` and :func:`fastloss.huber_loss`
+(``delta=1`` in target standard deviations); the reference is the least-squares line of the
+*uncorrupted* training data. The squared error lets the 30 outliers tilt its line, since
+their gradient grows with the residual; Huber's gradient is clipped at ``delta``, so the
+outliers pull only as hard as any other point with a residual above ``delta``, and its line
+stays close to the clean one, like L1's. The right panel is the explainer's picture: Huber
+is quadratic near 0 and linear beyond delta, and its gradient (dashed) is the clipped
+residual.
 """
 import numpy as np
 

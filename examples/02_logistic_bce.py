@@ -1,15 +1,14 @@
 """Logistic regression with binary cross-entropy, and where to put the threshold.
 
 Data: scikit-learn's ``load_breast_cancer`` (569 tumours, 30 features, 37% malignant),
-standardised, 70/30 stratified split; the positive class is *malignant*. A linear
-model is trained by gradient descent on
-:func:`fastloss.binary_cross_entropy_with_logits` (one fused call gives the mean BCE
-and its gradient with respect to the logits; the chain rule to the weights is one
-matrix product) with a small L2 penalty. Left: the training and test loss per step.
-Right: the BCE's probabilities are only a ranking until one picks a threshold;
-sweeping it trades precision (:func:`fastloss.precision_recall_fscore`) against
-recall. For a cancer screen one would rather lower the threshold below 0.5 and accept
-more false alarms than miss tumours; the dot marks the threshold of best F1.
+standardised, 70/30 stratified split; the positive class is *malignant*. A linear model is
+trained by gradient descent on :func:`fastloss.binary_cross_entropy_with_logits` (one fused
+call gives the mean BCE and its gradient with respect to the logits; the chain rule to the
+weights is one matrix product) with a small L2 penalty. Left: the training and test loss per
+step. Right: the BCE's probabilities are only a ranking until one picks a threshold;
+sweeping it trades precision (:func:`fastloss.precision_recall_fscore`) against recall. The
+dot marks the threshold of best F1; a cancer screen would rather go lower, accepting more
+false alarms to miss fewer tumours (higher recall).
 """
 import numpy as np
 

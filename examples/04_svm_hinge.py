@@ -2,16 +2,15 @@
 
 An SVM is a linear model trained on the hinge loss ``max(0, 1 - y f(x))`` plus an L2
 penalty: points beyond the margin (``y f(x) >= 1``) contribute nothing, so the fit is
-decided by the points on or inside the margin, the support vectors.
-Left: scikit-learn's ``load_iris``, versicolor (-1) against virginica (+1) from the
-two petal measurements (standardised); gradient descent on
-:func:`fastloss.hinge_loss` + ``lam/2 |w|^2``. The solid line is ``f(x) = 0``, the
-dashed lines ``f(x) = +-1``; circled points have a non-zero hinge gradient.
-Right: scikit-learn's ``load_wine`` (3 cultivars, 13 features, standardised, projected on
-its first two principal components for the picture) with the multi-class hinge:
-``hinge_loss`` with ``(N, C)`` scores is Crammer-Singer (only the best wrong class
-must stay a margin below the true one); :func:`fastloss.multi_margin_loss` is the
-Weston-Watkins / PyTorch variant that penalises every wrong class inside the margin.
+decided by the points on or inside the margin, the support vectors. Left: scikit-learn's
+``load_iris``, versicolor (-1) against virginica (+1) from the two petal measurements
+(standardised); gradient descent on :func:`fastloss.hinge_loss` + ``lam/2 |w|^2``. The solid
+line is ``f(x) = 0``, the dashed lines ``f(x) = +-1``; circled points have a non-zero hinge
+gradient. Right: scikit-learn's ``load_wine`` (3 cultivars, 13 features, standardised,
+projected on its first two principal components for the picture) with the multi-class hinge:
+``hinge_loss`` with ``(N, C)`` scores is Crammer-Singer (only the best wrong class must stay
+a margin below the true one); :func:`fastloss.multi_margin_loss` is the Weston-Watkins /
+PyTorch variant that penalises every wrong class inside the margin.
 """
 import numpy as np
 

@@ -1,20 +1,19 @@
 """Focal loss vs class-weighted BCE vs plain BCE when positives are 1% of the data.
 
-Data: scikit-learn's ``load_digits``; the task is "is this an 8?" (the digit a linear
-model confuses most). A stratified half of the images is the test set (its natural
-~10% of eights, so that there are enough positives to measure); from the other half
-all non-eights are kept but only 1% of the training set are eights (8 images). Three
-linear models get the same budget of 200 gradient steps:
-plain :func:`fastloss.binary_cross_entropy_with_logits`; the same with
-``pos_weight = n_negative / n_positive`` (each positive counts as much as all the
+Data: scikit-learn's ``load_digits``; the task is "is this an 8?" (the digit a linear model
+confuses most). A stratified half of the images is the test set (its natural ~10% of eights,
+so that there are enough positives to measure); from the other half all non-eights are kept
+but only 1% of the training set are eights (8 images). Three linear models get the same
+budget of 200 gradient steps: plain :func:`fastloss.binary_cross_entropy_with_logits`; the
+same with ``pos_weight = n_negative / n_positive`` (each positive counts as much as all the
 negatives together); and :func:`fastloss.sigmoid_focal_loss` with ``gamma=2`` and
 ``alpha=0.75`` (``alpha`` weights the positive class: torchvision's default 0.25 would
-weight the negatives), which shrinks the loss of the easy, well-classified negatives
-by ``(1 - p_t)^gamma``. With plain BCE the gradient is dominated by the 99% negatives,
-so in the same number of steps it learns the eights more slowly: lower average
-precision (:func:`fastloss.average_precision`), and at the default threshold 0.5 it
-finds few of them (a low F1). The numbers are means over 5 random draws of
-the 8 training eights; the curves are from the first draw.
+weight the negatives), which shrinks the loss of the easy, well-classified negatives by ``(1
+- p_t)^gamma``. With plain BCE the gradient is dominated by the 99% negatives, so in the
+same number of steps it learns the eights more slowly: lower average precision
+(:func:`fastloss.average_precision`), and at the default threshold 0.5 it finds few of them
+(a low F1). The numbers are means over 5 random draws of the 8 training eights; the curves
+are from the first draw.
 """
 import numpy as np
 

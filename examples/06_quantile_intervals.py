@@ -1,15 +1,14 @@
 """Quantile (pinball) regression for prediction intervals.
 
-Data: scikit-learn's ``load_diabetes`` (442 patients, 10 standardised features; the
-target, disease progression after a year, in standard deviations), 70/30 split. The
-pinball loss of quantile ``q`` charges ``q * r`` for an under-prediction by ``r`` and
-``(1 - q) * r`` for an over-prediction, so its minimiser is the q-th quantile, not the
-mean. Three linear models are trained with :func:`fastloss.quantile_loss` for
-``q = 0.1, 0.5, 0.9`` (its subgradient is ``-q`` or ``1 - q`` per sample; a decaying
-step size settles it). Left: with body-mass index alone the three lines fan out into an
-80% band. Right: with all ten features, the fraction of *test* patients below each
-predicted quantile, which should be close to q, and the coverage of the 10-90% interval,
-which should be close to 80%.
+Data: scikit-learn's ``load_diabetes`` (442 patients, 10 standardised features; the target,
+disease progression after a year, in standard deviations), 70/30 split. The pinball loss of
+quantile ``q`` charges ``q * r`` for an under-prediction by ``r`` and ``(1 - q) * r`` for an
+over-prediction, so its minimiser is the q-th quantile, not the mean. Three linear models
+are trained with :func:`fastloss.quantile_loss` for ``q = 0.1, 0.5, 0.9`` (its subgradient
+is ``-q`` or ``1 - q`` per sample; a decaying step size settles it). Left: with body-mass
+index alone the three lines fan out into an 80% band. Right: with all ten features, the
+fraction of *test* patients below each predicted quantile, which should be close to q, and
+the coverage of the 10-90% interval, which should be close to 80%.
 """
 import numpy as np
 

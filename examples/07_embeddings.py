@@ -1,21 +1,20 @@
 """Contrastive and batch-hard triplet losses: learning an embedding of digits.
 
 Data: scikit-learn's ``load_digits`` (pixels standardised), 60/40 stratified split. The
-model is a single linear map from the 64 pixels to 8 numbers; the same random map is
-the starting point of both runs ("before"), and the pictures show the test images'
-embeddings on their first two principal axes. Contrastive
-(:func:`fastloss.contrastive_loss`, margin 2): each step draws 256 pairs, half of them
-from the same class, pulls similar pairs together and pushes dissimilar ones to at least
-the margin. Its gradient is returned for the first embedding only; since the loss
-depends on ``x1 - x2``, the second one's is its negative, and the chain rule to the map
-is ``(a - b).T @ g``. Batch-hard triplet (:func:`fastloss.batch_hard_triplet_loss`,
-margin 1): each step takes 12 images of every digit, and for every anchor uses its
-farthest same-digit image and nearest other-digit image. Both add a small weight decay
-(otherwise the triplet loss can be lowered by scaling the map up). Score: recall@1 on
-the test images, the fraction whose nearest other test image (in the embedding)
-shows the same digit. (With 2-D embeddings, batch-hard triplets stall around recall@1
-0.3 here: the hardest positive of a digit is usually an odd-looking one that a linear
-map cannot bring close; 8 dimensions leave it room.)
+model is a single linear map from the 64 pixels to 8 numbers; the same random map is the
+starting point of both runs ("before"), and the pictures show the test images' embeddings on
+their first two principal axes. Contrastive (:func:`fastloss.contrastive_loss`, margin 2):
+each step draws 256 pairs, half of them from the same class, pulls similar pairs together
+and pushes dissimilar ones to at least the margin. Its gradient is returned for the first
+embedding only; since the loss depends on ``x1 - x2``, the second one's is its negative, and
+the chain rule to the map is ``(a - b).T @ g``. Batch-hard triplet
+(:func:`fastloss.batch_hard_triplet_loss`, margin 1): each step takes 12 images of every
+digit, and for every anchor uses its farthest same-digit image and nearest other-digit
+image. Both add a small weight decay (otherwise the triplet loss can be lowered by scaling
+the map up). Score: recall@1 on the test images, the fraction whose nearest other test image
+(in the embedding) shows the same digit. (With 2-D embeddings, batch-hard triplets stall
+around recall@1 0.3 here: the hardest positive of a digit is usually an odd-looking one that
+a linear map cannot bring close; 8 dimensions leave it room.)
 """
 import numpy as np
 

@@ -1,17 +1,17 @@
 """KL divergence between predicted and target distributions: distilling a classifier.
 
 Data: scikit-learn's ``load_digits``, 70/30 stratified split. A *teacher* (softmax
-regression on the full 8x8 images, trained with :func:`fastloss.cross_entropy`)
-produces a probability distribution over the ten digits for every image, softened with
-temperature T = 2. A *student* that sees only a 4x4 thumbnail (2x2 pixel averages, 16
-features) is trained to match those distributions with :func:`fastloss.kl_div`
-(``reduction="batchmean"``: the KL divergence per image, the mathematically meaningful
-mean; PyTorch's default ``"mean"`` would divide by the 10 classes as well). ``kl_div``
-takes log-probabilities and returns the gradient with respect to them, so the chain
-rule through the student's ``log_softmax(z / T)`` is ``(g - softmax(z / T) * g.sum(1)) / T``.
-Left: the KL curve on training and test images, the number that goes to 0 only if the
-student reproduces the teacher exactly. Right: teacher and student distributions on a
-few test images. For comparison, the same student trained on the hard labels.
+regression on the full 8x8 images, trained with :func:`fastloss.cross_entropy`) produces a
+probability distribution over the ten digits for every image, softened with temperature T =
+2. A *student* that sees only a 4x4 thumbnail (2x2 pixel averages, 16 features) is trained
+to match those distributions with :func:`fastloss.kl_div` (``reduction="batchmean"``: the KL
+divergence per image, the mathematically meaningful mean; PyTorch's default ``"mean"`` would
+divide by the 10 classes as well). ``kl_div`` takes log-probabilities and returns the
+gradient with respect to them, so the chain rule through the student's ``log_softmax(z /
+T)`` is ``(g - softmax(z / T) * g.sum(1)) / T``. Left: the KL curve on training and test
+images, the number that goes to 0 only if the student reproduces the teacher exactly. Right:
+teacher and student distributions on a few test images. For comparison, the same student
+trained on the hard labels.
 """
 import numpy as np
 

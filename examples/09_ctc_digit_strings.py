@@ -1,20 +1,20 @@
 """CTC on a synthetic reading task: a linear model learns to read strings of digits.
 
-The task (synthetic, built from real images): a "line of handwriting" is 3-6 random
-images from scikit-learn's ``load_digits`` pasted side by side with 0-2 empty columns
-between them; the label is the digit string, with no information about where each digit
-is. Frame t of the line is its pixel column t, and the model sees a window of 12 columns
-around it (96 numbers; a window of 8 read 4x worse): a single linear layer gives 11 scores
-per frame, blank + the ten digits. Training images and test images come from a 70/30 split of the 1,797 digits.
-The loss is :func:`fastloss.ctc_loss` with ``from_logits=True``: the log-softmax is fused
-in and the returned gradient is with respect to the scores, so one matrix product gives
-the weight update, no autodiff needed. Test lines are decoded with
-:func:`fastloss.ctc_greedy_decode` (best path) and :func:`fastloss.ctc_beam_search`
-(prefix beam search, 8 beams) and scored with :func:`fastloss.cer`. The figure shows a
-test line, the model's per-frame posteriors, and the alignment CTC infers for the true
-label: with ``return_grad=True`` on log-probabilities, minus the gradient is the
-posterior occupancy, the probability that frame t emits each symbol given the whole
-label. Its peaks sit on the digits, the blanks fill the rest.
+The task (synthetic, built from real images): a "line of handwriting" is 3-6 random images
+from scikit-learn's ``load_digits`` pasted side by side with 0-2 empty columns between them;
+the label is the digit string, with no information about where each digit is. Frame t of the
+line is its pixel column t, and the model sees a window of 12 columns around it (96 numbers;
+a window of 8 read 4x worse): a single linear layer gives 11 scores per frame, blank + the
+ten digits. Training images and test images come from a 70/30 split of the 1,797 digits. The
+loss is :func:`fastloss.ctc_loss` with ``from_logits=True``: the log-softmax is fused in and
+the returned gradient is with respect to the scores, so one matrix product gives the weight
+update, no autodiff needed. Test lines are decoded with :func:`fastloss.ctc_greedy_decode`
+(best path) and :func:`fastloss.ctc_beam_search` (prefix beam search, 8 beams) and scored
+with :func:`fastloss.cer`. The figure shows a test line, the model's per-frame posteriors,
+and the alignment CTC infers for the true label: with ``return_grad=True`` on
+log-probabilities, minus the gradient is the posterior occupancy, the probability that frame
+t emits each symbol given the whole label. Its peaks sit on the digits, the blanks fill the
+rest.
 """
 import numpy as np
 

@@ -1,20 +1,20 @@
 """Imbalanced classes: class weights vs resampling, and evaluating with PR rather than ROC.
 
-Data: scikit-learn's ``load_digits``, 60/40 stratified split; the *training* half is made
-long-tailed by keeping ``0.72^c`` of the images of digit c (from 108 zeros down to 6
-nines), the test half stays balanced. Four softmax regressions get the same 300
-gradient steps on :func:`fastloss.cross_entropy`: unweighted; ``weight=`` from
-:func:`fastloss.class_weights` ``"balanced"`` (``N / (C n_c)``, scikit-learn's rule);
-``"effective_number"`` (Cui et al. 2019; with beta = 0.9 the weights grow only for
-classes of fewer than ~30 images); and unweighted on a training set *resampled* to
-equal class sizes (rare images repeated). First figure: per-class test recall, and the row-normalised confusion matrices
+Data: scikit-learn's ``load_digits``, 60/40 stratified split; the *training* part is made
+long-tailed by keeping ``0.72^c`` of the images of digit c (from 107 zeros down to 6 nines),
+the test part stays balanced. Four softmax regressions get the same 300 gradient steps on
+:func:`fastloss.cross_entropy`: unweighted; ``weight=`` from :func:`fastloss.class_weights`
+``"balanced"`` (``N / (C n_c)``, scikit-learn's rule); ``"effective_number"`` (Cui et al.
+2019; with beta = 0.9 the weights grow only for classes of fewer than ~30 images); and
+unweighted on a training set *resampled* to equal class sizes (rare images repeated). First
+figure: per-class test recall, and the row-normalised confusion matrices
 (:func:`fastloss.confusion_matrix`) of the unweighted and balanced models; the unweighted
-model sacrifices the rare digits. Second figure, one binary question, "is it a 9?",
-scored by the balanced model's P(9): the ROC curve (:func:`fastloss.roc_curve`) is the
-same whether nines are 10% of the test images or, by giving every non-nine ``sample_weight``
-10, about 1%; the precision-recall curve (:func:`fastloss.precision_recall_curve`) and
-average precision drop, which is what a user of the rare class would see. Last panel:
-choosing the threshold by F1 at the 1% prevalence instead of using 0.5.
+model sacrifices the rare digits. Second figure, one binary question, "is it a 9?", scored
+by the balanced model's P(9): the ROC curve (:func:`fastloss.roc_curve`) is the same whether
+nines are 10% of the test images or, by giving every non-nine ``sample_weight`` 10, about
+1%; the precision-recall curve (:func:`fastloss.precision_recall_curve`) and average
+precision drop, which is what a user of the rare class would see. Last panel: choosing the
+threshold by F1 at the 1% prevalence instead of using 0.5.
 """
 import numpy as np
 

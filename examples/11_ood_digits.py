@@ -7,11 +7,11 @@ seen, which share strokes with the ones it knows). Three scores, all "higher = m
 in-distribution", are computed from the logits: the maximum softmax probability
 (:func:`fastloss.msp_score`, Hendrycks & Gimpel 2017), the negative free energy
 ``logsumexp`` (:func:`fastloss.energy_score`, Liu et al. 2020) and the negative entropy
-(:func:`fastloss.entropy_score`). :func:`fastloss.ood_metrics` gives AUROC (the chance
-that a random known digit scores above a random unknown one) and FPR@95 (the fraction of
-unknown digits still accepted when 95% of the known ones are). The histograms show the
-point of the explainer: the model is often very confident on digits it has never seen,
-so every score separates the two groups only partly.
+(:func:`fastloss.entropy_score`). :func:`fastloss.ood_metrics` gives AUROC (the chance that
+a random known digit scores above a random unknown one) and FPR@95 (the fraction of unknown
+digits still accepted when 95% of the known ones are). The histograms show the point of the
+explainer: the model is often very confident on digits it has never seen, so every score
+separates the two groups only partly.
 """
 import numpy as np
 

@@ -5,12 +5,13 @@ images. A softmax regression trained on :func:`fastloss.cross_entropy` for many 
 without regularisation fits its 359 training images almost perfectly, and its confidence
 grows faster than its accuracy: on test images it is over-confident. Temperature scaling
 (Guo et al. 2017) divides the logits by one number T fitted on the validation images by
-gradient descent on the same cross-entropy: the gradient with respect to the scaled
-logits ``z / T`` comes from ``cross_entropy(..., return_grad=True)``, and the chain rule
-gives ``dL/d log T = -sum(g * z) / T``. It does not change any prediction (the arg-max is
-the same), only the confidences. The diagrams are :func:`fastloss.plot_reliability_diagram`
+gradient descent on the same cross-entropy: the gradient with respect to the scaled logits
+``z / T`` comes from ``cross_entropy(..., return_grad=True)``, and the chain rule gives
+``dL/d log T = -sum(g * z) / T``. It does not change any prediction (the arg-max is the
+same), only the confidences. The diagrams are :func:`fastloss.plot_reliability_diagram`
 (bars: accuracy per confidence bin; dots: each bin's mean confidence against its accuracy,
-so their distance from the diagonal is the miscalibration), and :func:`fastloss.expected_calibration_error` the weighted mean gap.
+so their distance from the diagonal is the miscalibration), and
+:func:`fastloss.expected_calibration_error` the weighted mean gap.
 """
 import numpy as np
 
