@@ -11,7 +11,10 @@ gradient with respect to them, so the chain rule through the student's ``log_sof
 T)`` is ``(g - softmax(z / T) * g.sum(1)) / T``. Left: the KL curve on training and test
 images, the number that goes to 0 only if the student reproduces the teacher exactly. Right:
 teacher and student distributions on a few test images. For comparison, the same student
-trained on the hard labels.
+trained on the hard labels is a little more accurate here: the KL objective makes the
+student copy the teacher's distributions, mistakes included, and with the same labelled
+images and a student this small the soft targets add little; distillation is meant for a
+much stronger teacher, or for images that have no labels.
 """
 import numpy as np
 
