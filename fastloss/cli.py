@@ -46,6 +46,10 @@ def _info() -> int:
 def _bench(args) -> int:
     from .bench import run as benchrun
 
+    if args.plot:  # before anything runs: a missing matplotlib must not cost a benchmark
+        from .bench import plot as benchplot
+
+        benchplot.check_backend(args.plot)
     plan = benchrun.select(args.family, args.func, args.quick)
     if not plan:
         print("nothing to run: check --family/--func", file=sys.stderr)
@@ -58,6 +62,8 @@ def _bench(args) -> int:
     )
     results = benchrun.run(plan, quick=args.quick, libraries=args.library, threads=args.threads, progress=not args.no_progress)
     print(benchrun.table(results, markdown=args.markdown))
+    for text in benchrun.WARNINGS:
+        print(f"warning during the run: {text}", file=sys.stderr)
     if args.json:
         benchrun.write_json(results, args.json)
         print(f"wrote {args.json}", file=sys.stderr)
@@ -77,7 +83,7 @@ def main(argv=None) -> int:
     b.add_argument("--library", action="append", help="only these baselines (repeatable), e.g. torch")
     b.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")
     b.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    b.add_argument("--plot", metavar="FILE.png", help="plot time against size (log-log; needs matplotlib)")
+    b.add_argument("--plot", metavar="FILE.png", help="summary chart: speed-up over each peer per case, plus time-vs-size panels for size sweeps (needs matplotlib)")
     b.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("info", help="versions, threads, threading layer, kernel cache location")

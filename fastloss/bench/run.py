@@ -13,6 +13,7 @@ import math
 import statistics
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -68,7 +69,50 @@ def select(families=None, funcs=None, quick=False):
     return plan
 
 
+def cpu_info() -> dict:
+    """CPU model and the vector-extension flags that decide kernel speed
+    (recorded with every result: ratios on one CPU do not carry to another)."""
+    import platform
+
+    info = {"machine": platform.machine(), "model": platform.processor() or "unknown", "flags": []}
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return info
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and info["model"] in ("unknown", platform.machine()):
+            info["model"] = value.strip()
+        elif key == "flags":
+            wanted = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_fp16")
+            have = set(value.split())
+            info["flags"] = [w for w in wanted if w in have]
+            break
+    return info
+
+
+#: Warnings raised by the peers during a run, shown once after the table
+#: (never interleaved with the progress lines).
+WARNINGS: list = []
+
+
 def run(plan, *, quick=False, libraries=None, seed=0, progress=True, threads=None) -> list:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = _run(plan, quick=quick, libraries=libraries, seed=seed, progress=progress, threads=threads)
+    seen = set()
+    WARNINGS.clear()
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.add(text)
+            WARNINGS.append(text)
+    return results
+
+
+def _run(plan, *, quick, libraries, seed, progress, threads) -> list:
     if threads:
         import numba
 
@@ -121,21 +165,27 @@ def table(results, markdown=False) -> str:
     if markdown:
         lines.append("| function | variant | shape | library | median | fastloss speed-up |")
         lines.append("|---|---|---|---|---:|---:|")
-    else:
-        lines.append(f"{'function':<26}{'variant':<14}{'shape':<24}{'library':<18}{'median':>12}  {'fastloss x':>10}")
+        for r in results:
+            ratio = "" if r.library == "fastloss" else f"{r.speedup:.2f}x"
+            lines.append(f"| {r.func} | {r.variant} | {r.shape} | {r.library} | {_fmt_time(r.median_s).strip()} | {ratio} |")
+        return "\n".join(lines)
+    # Columns as wide as their longest entry plus two spaces: never run together.
+    cols = [("function", [r.func for r in results]), ("variant", [r.variant for r in results]),
+            ("shape", [r.shape for r in results]), ("library", [r.library for r in results])]
+    widths = [max([len(h)] + [len(v) for v in vals]) + 2 for h, vals in cols]
+    head = "".join(f"{h:<{w}}" for (h, _), w in zip(cols, widths))
+    lines.append(f"{head}{'median':>12}  {'fastloss x':>10}")
     for r in results:
         ratio = "" if r.library == "fastloss" else f"{r.speedup:.2f}x"
-        if markdown:
-            lines.append(f"| {r.func} | {r.variant} | {r.shape} | {r.library} | {_fmt_time(r.median_s).strip()} | {ratio} |")
-        else:
-            lines.append(f"{r.func:<26}{r.variant:<14}{r.shape:<24}{r.library:<18}{_fmt_time(r.median_s):>12}  {ratio:>10}")
+        row = "".join(f"{v:<{w}}" for v, w in zip((r.func, r.variant, r.shape, r.library), widths))
+        lines.append(f"{row}{_fmt_time(r.median_s):>12}  {ratio:>10}")
     return "\n".join(lines)
 
 
 def write_json(results, path):
     import platform
 
-    meta = {"python": platform.python_version(), "machine": platform.machine()}
+    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpu": cpu_info()}
     try:
         import numba
 
@@ -147,38 +197,8 @@ def write_json(results, path):
 
 
 def plot(results, path):
-    """Time against size (log-log), one panel per function/variant that has
-    several sizes, one line per library."""
-    try:
-        import matplotlib
+    """The summary chart of a run (see :mod:`fastloss.bench.plot`)."""
+    from . import plot as _plot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise SystemExit("--plot needs matplotlib: pip install matplotlib") from exc
-    panels = {}
-    for r in results:
-        if not r.params or "n" not in r.params:
-            continue
-        key = (r.func, r.variant, r.params.get("dtype", ""))
-        panels.setdefault(key, {}).setdefault(r.library, []).append((r.params["n"], r.median_s))
-    panels = {k: v for k, v in panels.items() if max(len(p) for p in v.values()) > 1}
-    if not panels:
-        raise SystemExit("--plot: no function was run at several sizes (try without --quick)")
-    cols = min(3, len(panels))
-    rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
-    for ax, (key, libs) in zip(axes.flat, sorted(panels.items())):
-        for lib, pts in sorted(libs.items(), key=lambda kv: kv[0] != "fastloss"):
-            pts.sort()
-            ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", label=lib,
-                      linewidth=2.5 if lib == "fastloss" else 1.2, linestyle="--" if lib.startswith("bound") else "-")
-        ax.set_title(f"{key[0]} [{key[1]}] {key[2]}", fontsize=9)
-        ax.set_xlabel("elements")
-        ax.set_ylabel("median seconds")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    info = cpu_info()
+    _plot.plot(results, path, cpu=f"{info['model']} ({', '.join(info['flags']) or 'no AVX flags'})")
