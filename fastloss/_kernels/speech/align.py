@@ -49,14 +49,19 @@ NEG_INF = -np.inf
 
 
 @kernel()
-def _emissions(lp, rowbase, lab, g, lo, hi):
-    """g[s] = lp[rowbase + lab[s]] for s in [lo, hi); True if one is NaN or +inf."""
-    labs = lab[lo:hi]
+def _emissions(lp, rowbase, tg, blank, g, lo, hi):
+    """g[s] = lp[rowbase + label of state s] for s in [lo, hi); True if one
+    of them is NaN or +inf.  Blank states take one broadcast value (a
+    vectorised fill), so only the label states are gathered."""
+    b = lp[rowbase + blank]
+    bad = not (b < np.inf)
     gs = g[lo:hi]
-    bad = False
-    for i in range(labs.size):
-        v = lp[rowbase + labs[i]]
-        gs[i] = v
+    for i in range(gs.size):
+        gs[i] = b
+    # label states s = 2j + 1 in [lo, hi)
+    for j in range(lo // 2, min(hi // 2, tg.size)):
+        v = lp[rowbase + tg[j]]
+        g[2 * j + 1] = v
         bad |= not (v < np.inf)
     return bad
 
@@ -129,14 +134,14 @@ def viterbi_job(lp, base, st, tg, Tn, blank, legacy, path, scores):
     g = np.empty(S, dtype=lp.dtype)
     bp = np.empty((Tn, S), dtype=np.int8)
     hi = min(S, 2)
-    if _emissions(lp, base, lab, g, 0, hi):
+    if _emissions(lp, base, tg, blank, g, 0, hi):
         return 0
     for s in range(hi):
         A[0, s + 2] = g[s]
     for t in range(1, Tn):
         lo = max(0, S - 2 * (Tn - t))
         hi = min(S, 2 * t + 2)
-        if _emissions(lp, base + t * st, lab, g, lo, hi):
+        if _emissions(lp, base + t * st, tg, blank, g, lo, hi):
             return t
         prev = A[(t - 1) & 1]
         cur = A[t & 1]
