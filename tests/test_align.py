@@ -136,22 +136,26 @@ def test_forced_align_tight_input_and_repeats():
     assert collapse(paths[0].tolist(), 0) == [1, 1, 2]
 
 
-def test_forced_align_inputs_unchanged_and_threads(rng):
-    lp, tg, il, tl = _random_case(rng, 16, 30, 6, 10, False, np.float32)
-    copies = [a.copy() for a in (lp, tg, il, tl)]
-    a = fastloss.forced_align(lp, tg, il, tl)
-    for x, y in zip((lp, tg, il, tl), copies):
-        np.testing.assert_array_equal(x, y)
+def test_forced_align_inputs_unchanged_serial_parallel_threads(rng, monkeypatch):
     import numba
 
+    from fastloss.speech import align as align_mod
+
+    lp, tg, il, tl = _random_case(rng, 16, 30, 6, 10, False, np.float32)
+    copies = [a.copy() for a in (lp, tg, il, tl)]
+    a = fastloss.forced_align(lp, tg, il, tl)  # small: the serial kernel
+    for x, y in zip((lp, tg, il, tl), copies):
+        np.testing.assert_array_equal(x, y)
+    monkeypatch.setattr(align_mod, "_PARALLEL_CELLS", 0)  # the parallel kernel
     old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        b = fastloss.forced_align(lp, tg, il, tl)
-    finally:
-        numba.set_num_threads(old)
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
+    for threads in (1, old):
+        numba.set_num_threads(threads)
+        try:
+            b = fastloss.forced_align(lp, tg, il, tl)
+        finally:
+            numba.set_num_threads(old)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
 
 
 # ---------------------------------------------------------------------------

@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 
+#: Below this many (frame, state) cells forced_align runs serially.
+_PARALLEL_CELLS = 1_000_000
+
+
 def _kernels():
     # Imported on first use: importing fastloss must not import Numba.
     from .._kernels.speech import align
@@ -267,8 +271,11 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, *,
     paths = np.empty((N, T), dtype=pdtype)
     scores = np.empty((N, T), dtype=lp.dtype)
     status = np.empty(N, dtype=np.int64)
-    _kernels().forced_align(lp, st, sn, T, flat, offsets, tl, il, blank, ties == "torchaudio", blank, paths, scores,
-                            status)
+    # Small batches run on the calling thread (a parallel region costs more
+    # than ~1e6 cells of work, each ~1-2 ns).
+    cells = int(np.dot(il, 2 * tl + 1)) if N else 0
+    run = _kernels().forced_align if N > 1 and cells >= _PARALLEL_CELLS else _kernels().forced_align_serial
+    run(lp, st, sn, T, flat, offsets, tl, il, blank, ties == "torchaudio", blank, paths, scores, status)
     _raise_status(status, np.arange(N), il, tl, flat, offsets)
     if unbatched:
         return paths[0], scores[0]

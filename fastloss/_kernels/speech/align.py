@@ -175,12 +175,27 @@ def forced_align(lp, st, sn, T, targets, toff, tlen, ilen, blank, legacy, pad_la
     ``status[n]``: see :func:`viterbi_job`.
     """
     for n in numba.prange(ilen.size):
-        Tn = ilen[n]
-        tg = targets[toff[n] : toff[n] + tlen[n]]
-        status[n] = viterbi_job(lp, n * sn, st, tg, Tn, blank, legacy, paths[n], scores[n])
-        for t in range(Tn, T):
-            paths[n, t] = pad_label
-            scores[n, t] = 0.0
+        _align_one(lp, st, sn, T, targets, toff, tlen, ilen, blank, legacy, pad_label, paths, scores, status, n)
+
+
+@kernel()
+def forced_align_serial(lp, st, sn, T, targets, toff, tlen, ilen, blank, legacy, pad_label, paths, scores,
+                        status):
+    """:func:`forced_align` on the calling thread, for small batches: opening
+    a parallel region costs more than it saves there, and far more when other
+    processes compete for the cores (see docs/design.md)."""
+    for n in range(ilen.size):
+        _align_one(lp, st, sn, T, targets, toff, tlen, ilen, blank, legacy, pad_label, paths, scores, status, n)
+
+
+@kernel()
+def _align_one(lp, st, sn, T, targets, toff, tlen, ilen, blank, legacy, pad_label, paths, scores, status, n):
+    Tn = ilen[n]
+    tg = targets[toff[n] : toff[n] + tlen[n]]
+    status[n] = viterbi_job(lp, n * sn, st, tg, Tn, blank, legacy, paths[n], scores[n])
+    for t in range(Tn, T):
+        paths[n, t] = pad_label
+        scores[n, t] = 0.0
 
 
 # ----------------------------------------------------------------------------

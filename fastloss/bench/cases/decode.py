@@ -267,3 +267,8 @@ CASES = [
          _make_score, _score_impls,
          note="K candidates per utterance of length L/2..L; torch repeats the frames per candidate"),
 ]
+
+# forced alignment (fastloss.forced_align) is benchmarked with the decoders
+from .align import CASES as _ALIGN_CASES  # noqa: E402
+
+CASES += _ALIGN_CASES
