@@ -423,3 +423,18 @@ def test_low_confidence_predicts_word_errors():
     auroc, accuracy, n = confidence_auroc(n_utt=60, seed=1)
     assert n > 300 and 0.3 < accuracy < 0.9
     assert auroc > 0.8
+
+
+def test_merge_words_vocabulary_objects():
+    labels = ["<b>", "\u2581he", "llo", "\u2581w", "|"]
+    spans = _spans([1, 2, 3, 4, 1])
+    plain = types.SimpleNamespace(labels=labels, blank=0, word_delimiter=None, sentencepiece=False)
+    assert [w.word for w in fastloss.merge_words(spans, plain)] == ["\u2581hello\u2581w|\u2581he"]
+    delim = types.SimpleNamespace(labels=labels, blank=0, word_delimiter="|", sentencepiece=False)
+    assert [w.word for w in fastloss.merge_words(spans, delim)] == ["\u2581hello\u2581w", "\u2581he"]
+    sp = types.SimpleNamespace(labels=labels, blank=0, word_delimiter="\u2581")
+    assert [w.word for w in fastloss.merge_words(spans, sp)] == ["hello", "w|", "he"]
+    if hasattr(fastloss, "Vocabulary"):  # the lm branch's class, when merged
+        v = fastloss.Vocabulary(["", "|", "a", "b"])
+        got = fastloss.merge_words(_spans([2, 3, 1, 2]), v)
+        assert [w.word for w in got] == ["ab", "a"]

@@ -379,7 +379,10 @@ def _vocab(vocabulary):
             raise TypeError(f"vocabulary labels must be str, got {type(lab).__name__} {lab!r} at index {i}")
     if delim is not None and not isinstance(delim, str):
         raise TypeError(f"word_delimiter must be a str or None, got {type(delim).__name__}")
-    return labels, delim
+    sp = getattr(vocabulary, "sentencepiece", None)
+    if sp is None:
+        sp = any(lab.startswith(_WORD_START) for lab in labels)
+    return labels, delim, bool(sp)
 
 
 _WORD_START = "\u2581"  # SentencePiece's word-start mark
@@ -391,8 +394,10 @@ def merge_words(token_spans, vocabulary, *, confidence=None):
     Words are separated by tokens whose label is the vocabulary's word
     delimiter (``" "`` or ``"|"``; the delimiter belongs to no word), and
     start at every SentencePiece-style label beginning with ``"\u2581"``
-    (which is stripped from the text).  Without a delimiter and without such
-    labels the whole sequence is one word.
+    (which is stripped from the text) unless the vocabulary says it is not
+    SentencePiece (a ``sentencepiece`` attribute that is False, as
+    ``fastloss.Vocabulary(..., word_delimiter=None)`` has).  Without a
+    delimiter and without such labels the whole sequence is one word.
 
     Parameters
     ----------
@@ -425,7 +430,7 @@ def merge_words(token_spans, vocabulary, *, confidence=None):
     >>> [(w.word, w.start, w.end) for w in fastloss.merge_words(spans, labels)]
     [('ab', 0, 4), ('b', 6, 7)]
     """
-    labels, delim = _vocab(vocabulary)
+    labels, delim, sentencepiece = _vocab(vocabulary)
     spans = list(token_spans)
     if confidence is not None:
         conf = np.asarray(_checks.to_array(confidence, "confidence"), dtype=np.float64)
@@ -455,7 +460,7 @@ def merge_words(token_spans, vocabulary, *, confidence=None):
             close()
             cur = None
             continue
-        if text.startswith(_WORD_START):
+        if sentencepiece and text.startswith(_WORD_START):
             close()
             cur = None
             text = text[1:]
@@ -597,3 +602,4 @@ def ctc_alignments(log_probs, hypotheses, input_lengths=None, *, blank=0, batch_
 class _Vocab(NamedTuple):
     labels: list
     word_delimiter: str | None
+    sentencepiece: bool
