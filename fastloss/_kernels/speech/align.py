@@ -35,7 +35,9 @@ wrapper; torchaudio then returns an arbitrary path.
 
 The inner loops are branch-free selects over slices (no data-dependent
 branches, no run-time loop start), which LLVM vectorises; the gather of the
-``S`` emissions of a frame is the only scalar part.
+``L`` label emissions of a frame is the only scalar part.  The two per-frame
+helpers are inlined into the frame loop (Numba IR inlining): 20-25% faster in
+an interleaved A/B run on the benchmark shape.
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ from .ctc import _alpha_step, _beta_step, _gather, _lse3
 NEG_INF = -np.inf
 
 
-@kernel()
+@kernel(inline=True)
 def _emissions(lp, rowbase, C, tg, blank, g, lo, hi):
     """g[s] = lp[rowbase + label of state s] for s in [lo, hi); True if one
     of them is NaN or +inf.
@@ -76,7 +78,7 @@ def _emissions(lp, rowbase, C, tg, blank, g, lo, hi):
     return (ok != labels.size) | (not (b < np.inf))
 
 
-@kernel()
+@kernel(inline=True)
 def _viterbi_step(prev, cur, skipadd, g, bp, lo, hi, modern):
     """cur[s+2] = a_t(s) and bp[s] = its back-pointer, for s in [lo, hi)."""
     x2s = prev[lo:hi]
