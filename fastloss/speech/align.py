@@ -272,9 +272,10 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, *,
     scores = np.empty((N, T), dtype=lp.dtype)
     status = np.empty(N, dtype=np.int64)
     # Small batches run on the calling thread (a parallel region costs more
-    # than ~1e6 cells of work, each ~1-2 ns).
+    # than ~1e6 cells of work, each ~1-3 ns); larger ones hand utterances
+    # to threads one at a time (lengths vary).
     cells = int(np.dot(il, 2 * tl + 1)) if N else 0
-    run = _kernels().forced_align if N > 1 and cells >= _PARALLEL_CELLS else _kernels().forced_align_serial
+    run = _kernels().forced_align_dynamic if N > 1 and cells >= _PARALLEL_CELLS else _kernels().forced_align_serial
     run(lp, st, sn, C, T, flat, offsets, tl, il, blank, ties == "torchaudio", blank, paths, scores, status)
     _raise_status(status, np.arange(N), il, tl, flat, offsets)
     if unbatched:
@@ -586,7 +587,7 @@ def ctc_alignments(log_probs, hypotheses, input_lengths=None, *, blank=0, batch_
     dur = np.empty(flat.size, dtype=np.float64)
     conf = np.empty(flat.size, dtype=np.float64)
     logz = np.empty(N, dtype=np.float64)
-    _kernels().alignment_jobs(lp, st, sn, C, T, flat, offsets, tl, rows, il, blank, paths, scores,
+    _kernels().alignment_jobs_dynamic(lp, st, sn, C, T, flat, offsets, tl, rows, il, blank, paths, scores,
                               status, dur, conf, logz)
     _raise_status(status, rows, il, tl, flat, offsets, what="hypothesis")
     out = []

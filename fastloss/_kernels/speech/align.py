@@ -190,6 +190,23 @@ def forced_align(lp, st, sn, C, T, targets, toff, tlen, ilen, blank, legacy, pad
         _align_one(lp, st, sn, C, T, targets, toff, tlen, ilen, blank, legacy, pad_label, paths, scores, status, n)
 
 
+def forced_align_dynamic(*args):
+    """:func:`forced_align` with utterances handed out one at a time.
+
+    Numba's ``prange`` splits the iterations into equal static blocks by
+    default; with utterances of different lengths, or a core taken by
+    another process, one thread then idles while the other finishes its
+    block.  A chunk size of 1 lets each thread take the next utterance when it
+    is free.  It is set here, around the call (it is thread-local state; set
+    inside the kernel it would stop Numba from caching the kernel).
+    """
+    old = numba.set_parallel_chunksize(1)
+    try:
+        forced_align(*args)
+    finally:
+        numba.set_parallel_chunksize(old)
+
+
 @kernel()
 def forced_align_serial(lp, st, sn, C, T, targets, toff, tlen, ilen, blank, legacy, pad_label, paths, scores,
                         status):
@@ -318,3 +335,13 @@ def alignment_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, pat
             logz[k] = _token_posteriors(lp, n * sn, st, tg, Tn, blank, dur[a:b], conf[a:b])
         else:
             logz[k] = np.nan
+
+
+def alignment_jobs_dynamic(*args):
+    """:func:`alignment_jobs` with jobs handed out one at a time (see
+    :func:`forced_align_dynamic`)."""
+    old = numba.set_parallel_chunksize(1)
+    try:
+        alignment_jobs(*args)
+    finally:
+        numba.set_parallel_chunksize(old)
