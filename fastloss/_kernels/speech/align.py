@@ -6,8 +6,15 @@ the thread count.  Nothing here checks arguments: :mod:`fastloss.speech.align`
 proves every index valid first.
 
 States are CTC's blank-extended sequence ``blank, y1, blank, ..., yL, blank``
-(``S = 2L + 1``), kept with two ``-inf`` pads in front so that ``s - 1`` and
-``s - 2`` need no branch (the layout of :mod:`fastloss._kernels.ctc`).
+(``S = 2L + 1``).  The Viterbi pass keeps the blank states ``B[j]`` (state
+``2j``) and the label states ``A[j]`` (state ``2j + 1``) in two arrays, each
+with one ``-inf`` pad in front: every predecessor is then a unit-stride
+neighbour (``B[j]`` comes from ``B[j]``/``A[j-1]``; ``A[j]`` from
+``A[j]``/``B[j]``/``A[j-1]``), the blank states add one broadcast
+emission, and only the ``L`` label emissions of a frame are gathered.  (One
+interleaved array with a gathered emission per state was 10-20% slower in an
+interleaved A/B run.)  The forward-backward pass for confidences uses the
+interleaved layout of :mod:`fastloss._kernels.speech.ctc` and its helpers.
 
 Viterbi (max-plus) recursion, exactly torchaudio's ``forced_align`` (CPU)::
 
@@ -35,9 +42,9 @@ wrapper; torchaudio then returns an arbitrary path.
 
 The inner loops are branch-free selects over slices (no data-dependent
 branches, no run-time loop start), which LLVM vectorises; the gather of the
-``L`` label emissions of a frame is the only scalar part.  The two per-frame
-helpers are inlined into the frame loop (Numba IR inlining): 20-25% faster in
-an interleaved A/B run on the benchmark shape.
+``L`` label emissions of a frame is the only scalar part.  The per-frame
+helpers are inlined into the frame loop (Numba IR inlining: 20-25% faster in
+an interleaved A/B run on the benchmark shape).
 """
 from __future__ import annotations
 
@@ -48,57 +55,6 @@ from ..._core.math import fexp
 from .ctc import _alpha_step, _beta_step, _gather, _lse3
 
 NEG_INF = -np.inf
-
-
-@kernel(inline=True)
-def _emissions(lp, rowbase, C, tg, blank, g, lo, hi):
-    """g[s] = lp[rowbase + label of state s] for s in [lo, hi); True if one
-    of them is NaN or +inf.
-
-    Blank states take one broadcast value (a vectorised fill) and only the
-    label states are gathered, from the frame's row sliced once, into a
-    strided view, with the NaN/+inf test counted as an integer sum: 2-3x
-    faster than indexing ``lp`` per label and or-ing a flag."""
-    row = lp[rowbase : rowbase + C]
-    b = row[blank]
-    gs = g[lo:hi]
-    for i in range(gs.size):
-        gs[i] = b
-    j0 = lo // 2
-    j1 = min(hi // 2, tg.size)
-    if j1 <= j0:
-        return not (b < np.inf)
-    labels = tg[j0:j1]
-    gl = g[2 * j0 + 1 : 2 * j1 : 2]
-    ok = 0
-    for i in range(labels.size):
-        v = row[labels[i]]
-        gl[i] = v
-        ok += v < np.inf
-    return (ok != labels.size) | (not (b < np.inf))
-
-
-@kernel(inline=True)
-def _viterbi_step(prev, cur, skipadd, g, bp, lo, hi, modern):
-    """cur[s+2] = a_t(s) and bp[s] = its back-pointer, for s in [lo, hi)."""
-    x2s = prev[lo:hi]
-    x1s = prev[lo + 1 : hi + 1]
-    x0s = prev[lo + 2 : hi + 2]
-    sk = skipadd[lo:hi]
-    gs = g[lo:hi]
-    out = cur[lo + 2 : hi + 2]
-    b = bp[lo:hi]
-    for i in range(out.size):
-        x0 = x0s[i]
-        x1 = x1s[i]
-        x2 = x2s[i] + sk[i]
-        c2 = (x2 > x1) & (x2 > x0)
-        c1 = (x1 > x0) & ((x1 > x2) | modern)
-        best = x1 if c1 else x0
-        best = x2 if c2 else best
-        k = np.int8(1) if c1 else np.int8(0)
-        b[i] = np.int8(2) if c2 else k
-        out[i] = best + gs[i]
 
 
 @kernel()
@@ -121,6 +77,57 @@ def _states(tg, blank, lab, skipadd):
     return repeats
 
 
+@kernel(inline=True)
+def _blank_step(Bp, Ap, Bc, b, bp, j0, j1):
+    """Blank states j in [j0, j1): B_t[j] = max(B[j], A[j-1]) + b (stay on ties)."""
+    x0s = Bp[j0 + 1 : j1 + 1]
+    x1s = Ap[j0 : j1]
+    out = Bc[j0 + 1 : j1 + 1]
+    bb = bp[j0:j1]
+    for i in range(out.size):
+        x0 = x0s[i]
+        x1 = x1s[i]
+        c1 = x1 > x0
+        out[i] = (x1 if c1 else x0) + b
+        bb[i] = np.int8(1) if c1 else np.int8(0)
+
+
+@kernel(inline=True)
+def _label_step(Bp, Ap, Ac, skip, e, bp, j0, j1, modern):
+    """Label states j in [j0, j1): x0 = A[j], x1 = B[j], x2 = A[j-1] + skip[j]."""
+    x0s = Ap[j0 + 1 : j1 + 1]
+    x1s = Bp[j0 + 1 : j1 + 1]
+    x2s = Ap[j0:j1]
+    sk = skip[j0:j1]
+    es = e[j0:j1]
+    out = Ac[j0 + 1 : j1 + 1]
+    bb = bp[j0:j1]
+    for i in range(out.size):
+        x0 = x0s[i]
+        x1 = x1s[i]
+        x2 = x2s[i] + sk[i]
+        c2 = (x2 > x1) & (x2 > x0)
+        c1 = (x1 > x0) & ((x1 > x2) | modern)
+        best = x1 if c1 else x0
+        best = x2 if c2 else best
+        k = np.int8(1) if c1 else np.int8(0)
+        bb[i] = np.int8(2) if c2 else k
+        out[i] = best + es[i]
+
+
+@kernel(inline=True)
+def _label_emissions(row, tg, e, j0, j1):
+    """e[j] = row[tg[j]] for j in [j0, j1); the number that are NaN or +inf."""
+    labels = tg[j0:j1]
+    es = e[j0:j1]
+    ok = 0
+    for i in range(labels.size):
+        v = row[labels[i]]
+        es[i] = v
+        ok += v < np.inf
+    return labels.size - ok
+
+
 @kernel()
 def viterbi_job(lp, base, st, C, tg, Tn, blank, legacy, path, scores):
     """Best path of one job into ``path[:Tn]`` / ``scores[:Tn]``.
@@ -131,49 +138,84 @@ def viterbi_job(lp, base, st, C, tg, Tn, blank, legacy, path, scores):
     """
     L = tg.size
     S = 2 * L + 1
-    lab = np.empty(S, dtype=np.int64)
-    skipadd = np.empty(S, dtype=lp.dtype)
-    repeats = _states(tg, blank, lab, skipadd)
+    skip = np.empty(max(L, 1), dtype=lp.dtype)
+    repeats = 0
+    for j in range(L):
+        skip[j] = NEG_INF
+        if j > 0:
+            if tg[j] != tg[j - 1]:
+                skip[j] = 0.0
+            else:
+                repeats += 1
     if Tn < L + repeats:
         return -3
     if Tn == 0:
         return -1
-    W = S + 2
-    A = np.empty((2, W), dtype=lp.dtype)
+    # blank states B[j] (j = 0..L) and label states A[j] (j = 0..L-1), each
+    # with one -inf pad in front, ping-ponged between two frames
+    Bb = np.empty((2, L + 2), dtype=lp.dtype)
+    Ab = np.empty((2, L + 1), dtype=lp.dtype)
     for r in range(2):
-        for s in range(W):
-            A[r, s] = NEG_INF
-    g = np.empty(S, dtype=lp.dtype)
-    bp = np.empty((Tn, S), dtype=np.int8)
-    hi = min(S, 2)
-    if _emissions(lp, base, C, tg, blank, g, 0, hi):
+        for j in range(L + 2):
+            Bb[r, j] = NEG_INF
+        for j in range(L + 1):
+            Ab[r, j] = NEG_INF
+    e = np.empty(max(L, 1), dtype=lp.dtype)
+    bpB = np.empty((Tn, L + 1), dtype=np.int8)
+    bpA = np.empty((Tn, max(L, 1)), dtype=np.int8)
+    row = lp[base : base + C]
+    b = row[blank]
+    if not (b < np.inf):
         return 0
-    for s in range(hi):
-        A[0, s + 2] = g[s]
+    Bb[0, 1] = b
+    if L > 0:
+        v = row[tg[0]]
+        if not (v < np.inf):
+            return 0
+        Ab[0, 1] = v
+    modern = not legacy
     for t in range(1, Tn):
         lo = max(0, S - 2 * (Tn - t))
         hi = min(S, 2 * t + 2)
-        if _emissions(lp, base + t * st, C, tg, blank, g, lo, hi):
+        row = lp[base + t * st : base + t * st + C]
+        b = row[blank]
+        ja0 = lo // 2
+        ja1 = min(hi // 2, L)
+        bad = _label_emissions(row, tg, e, ja0, ja1) if ja1 > ja0 else 0
+        if bad > 0 or not (b < np.inf):
             return t
-        prev = A[(t - 1) & 1]
-        cur = A[t & 1]
-        _viterbi_step(prev, cur, skipadd, g, bp[t], lo, hi, not legacy)
+        Bp = Bb[(t - 1) & 1]
+        Ap = Ab[(t - 1) & 1]
+        Bc = Bb[t & 1]
+        Ac = Ab[t & 1]
+        jb0 = (lo + 1) // 2
+        jb1 = (hi + 1) // 2
+        _blank_step(Bp, Ap, Bc, b, bpB[t], jb0, jb1)
+        if ja1 > ja0:
+            _label_step(Bp, Ap, Ac, skip, e, bpA[t], ja0, ja1, modern)
         # the next frame reads two states above hi: unreachable so far
         for s in range(hi, min(S, hi + 2)):
-            cur[s + 2] = NEG_INF
-    last = A[(Tn - 1) & 1]
-    if S == 1:
+            if s & 1:
+                Ac[(s >> 1) + 1] = NEG_INF
+            else:
+                Bc[(s >> 1) + 1] = NEG_INF
+    Bl = Bb[(Tn - 1) & 1]
+    Al = Ab[(Tn - 1) & 1]
+    if L == 0:
         s = 0
+        best = Bl[1]
     else:
-        s = S - 1 if last[S + 1] > last[S] else S - 2
-    if not (last[s + 2] > NEG_INF):
+        s = S - 1 if Bl[L + 1] > Al[L] else S - 2
+        best = Bl[L + 1] if s == S - 1 else Al[L]
+    if not (best > NEG_INF):
         return -2
     for t in range(Tn - 1, -1, -1):
-        c = lab[s]
+        j = s >> 1
+        c = tg[j] if s & 1 else blank
         path[t] = c
         scores[t] = lp[base + t * st + c]
         if t > 0:
-            s -= bp[t, s]
+            s -= bpA[t, j] if s & 1 else bpB[t, j]
     return -1
 
 
