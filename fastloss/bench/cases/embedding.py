@@ -105,9 +105,8 @@ _NUMPY = {
 
 def _fastloss(name):
     import fastloss
-    from fastloss import _hinge
 
-    fn = getattr(fastloss, name, None) or getattr(_hinge, name)
+    fn = getattr(fastloss, name)
     args = {
         "triplet_margin_loss": lambda d: (d["a"], d["b"], d["c"]),
         "contrastive_loss": lambda d: (d["a"], d["b"], d["pair"]),
