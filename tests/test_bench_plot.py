@@ -70,3 +70,12 @@ def test_json_records_the_cpu(tmp_path):
     brun.write_json(_results(), str(path))
     meta = json.loads(path.read_text())["meta"]
     assert meta["cpu"]["model"] and isinstance(meta["cpu"]["flags"], list)
+
+
+def test_every_case_resolves_its_fastloss_function():
+    from fastloss.bench.cases import all_cases
+
+    cases = all_cases()
+    assert cases
+    for case in cases:
+        assert callable(case.impls()["fastloss"]), case.func
