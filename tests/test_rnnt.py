@@ -299,3 +299,51 @@ def test_matches_torchaudio_fixtures():
                                         return_grad=True, **kw)
         np.testing.assert_allclose(loss, d["loss"], rtol=2e-5, atol=1e-5, err_msg=name)
         np.testing.assert_allclose(grad, d["grad"], rtol=1e-4, atol=2e-6, err_msg=name)
+
+
+# --------------------------------------------------------------- torch adapter
+
+
+@pytest.mark.parametrize("reduction,fused", [("mean", True), ("none", False), ("sum", False)])
+def test_torch_adapter_gradcheck(rng, reduction, fused):
+    torch = pytest.importorskip("torch")
+    import fastloss.torch as ft
+
+    x, tg, il, tl = batch(rng, 2, 3, 2, 4)
+    xt = torch.tensor(x, requires_grad=True)
+    args = (torch.from_numpy(tg), torch.from_numpy(il), torch.from_numpy(tl))
+    assert torch.autograd.gradcheck(
+        lambda z: ft.rnnt_loss(z, *args, reduction=reduction, fused_log_softmax=fused), (xt,))
+    # through a log_softmax upstream, fused off
+    if not fused:
+        assert torch.autograd.gradcheck(
+            lambda z: ft.rnnt_loss(z.log_softmax(-1), *args, reduction=reduction, fused_log_softmax=False), (xt,))
+
+
+def test_torch_adapter_values_module_and_double_backward(rng):
+    torch = pytest.importorskip("torch")
+    import fastloss.torch as ft
+
+    x, tg, il, tl = batch(rng, 3, 6, 4, 7, dtype=np.float32)
+    ref_loss, ref_grad = fastloss.rnnt_loss(x, tg, il, tl, clamp=0.1, return_grad=True)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    mod = ft.RNNTLoss(clamp=0.1)
+    assert "clamp=0.1" in repr(mod)
+    loss = mod(xt, torch.from_numpy(tg), torch.from_numpy(il), torch.from_numpy(tl))
+    assert loss.dtype == torch.float32 and loss.item() == float(ref_loss)
+    loss.backward()
+    np.testing.assert_array_equal(xt.grad.numpy(), ref_grad)
+    # 'none' with per-sample weights
+    xt.grad = None
+    w = torch.tensor([1.0, 2.0, -0.5])
+    (ft.rnnt_loss(xt, tg, il.tolist(), tl.tolist(), reduction="none") * w).sum().backward()
+    _, g = fastloss.rnnt_loss(x, tg, il, tl, reduction="none", return_grad=True)
+    np.testing.assert_allclose(xt.grad.numpy(), g * w.numpy()[:, None, None, None], rtol=1e-6)
+    # double backward must raise, never be silently zero
+    x64 = torch.tensor(x.astype(np.float64), requires_grad=True)
+    out = ft.rnnt_loss(x64, tg, il, tl)
+    (gx,) = torch.autograd.grad(out, x64, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiable once"):
+        torch.autograd.grad(gx.sum(), x64)
+    with pytest.raises(ValueError, match="sample"):
+        ft.rnnt_loss(xt, tg, il + 10, tl)
