@@ -125,8 +125,7 @@ def _compute(x, lab, il, tl, blank, fused, clamp, lam, gscale=None, grad=None):
     # Only lattice nodes inside the lengths are ever written or read.
     lpb = np.empty(shape)
     lpe = np.empty(shape)
-    rmax = np.empty(shape if fused else (1, 1, 1))
-    lse = np.empty(shape if fused else (1, 1, 1))
+    lsum = np.empty(shape if fused else (1, 1, 1))
     alpha = np.empty(shape)
     need_beta = grad is not None or lam != 0.0
     beta = np.empty(shape if need_beta else (1, 1, 1))
@@ -134,12 +133,18 @@ def _compute(x, lab, il, tl, blank, fused, clamp, lam, gscale=None, grad=None):
     fe = np.empty(B)
     if B == 0:
         return logz, fe
+    want_grad = grad is not None
+    # One compiled type for every input: a read-only view (the kernels never
+    # write through it; with grad_out=logits they write through ``grad``).
+    xr = x.view()
+    xr.flags.writeable = False
     if x.size:
-        k.rows(x, lab, il, tl, blank, fused, single, rmax, lse, lpb, lpe)
-    k.lattice(lpb, lpe, il, tl, need_beta, alpha, beta, logz, fe)
-    if grad is not None and x.size:
-        k.grad(x, grad, lab, il, tl, blank, fused, single, rmax, lse, lpb, lpe, alpha, beta, logz,
-               gscale, float(clamp), float(lam))
+        k.rows(xr, grad if want_grad else np.empty((0, 0, 0, 0), x.dtype), want_grad, lab, il, tl, blank, fused, single,
+               x.dtype.type(0), lsum, lpb, lpe)
+    k.lattice(lpb, lpe, il, tl, need_beta, lam != 0.0, alpha, beta, logz, fe)
+    if want_grad and x.size:
+        k.grad(grad, lab, il, tl, blank, fused, lsum, lpb, lpe, alpha, beta, logz, gscale, float(clamp),
+               float(lam))
     return logz, fe
 
 

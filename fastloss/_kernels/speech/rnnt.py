@@ -12,8 +12,8 @@ result is bitwise the same for any thread count):
    This pass is the only O(V) work of a forward call.
 2. :func:`lattice` -- parallel over samples.  alpha/beta over the
    ``(T_b, U_b + 1)`` lattice from ``lpb``/``lpe`` alone (O(T U), about
-   1% of pass 1 at V=500, so anti-diagonal parallelism inside a sample does
-   not pay here; see docs/rnnt.md):
+   a few % of pass 1 at V=500; computed in anti-diagonal order, see below;
+   threads over anti-diagonals of one sample would not pay, see docs/rnnt.md):
 
    * ``alpha(0,0) = 0``, ``alpha(t,u) = lse(alpha(t-1,u) + lpb(t-1,u), alpha(t,u-1) + lpe(t,u-1))``
    * ``log Z = alpha(T-1,U) + lpb(T-1,U)``
@@ -32,9 +32,10 @@ result is bitwise the same for any thread count):
    scalars, so ``grad`` may be ``x`` itself (every element is read before
    it is written, and ``lpb``/``lpe`` were gathered in pass 1).
 
-Memory besides the gradient: five float64 (B, T, U+1) arrays (``z``,
-``lpb``, ``lpe``, alpha, beta), i.e. 40 bytes per lattice node against
-4 V bytes of float32 logits per node.
+Memory besides the gradient: five float64 (B, T, U+1) arrays (the log of
+each row's sum of exps, ``lpb``, ``lpe``, alpha, beta), i.e. 40 bytes per
+lattice node against 4 V bytes of float32 logits per node (2% at V=500),
+and one row of V floats per thread for a forward-only call.
 """
 from __future__ import annotations
 
@@ -50,7 +51,12 @@ NEG_INF = -np.inf
 
 @kernel(inline=True)
 def _lse2(a, b):
-    """log(exp a + exp b) in float64; -inf when both are -inf; NaN propagates."""
+    """log(exp a + exp b) in float64; -inf when both are -inf; NaN propagates.
+
+    libm exp/log1p: in the lattice's diagonal order they were 8x faster than
+    the inlined polynomials of ``_math`` (measured; those only pay when the
+    loop vectorises, and these loops gather with a stride).
+    """
     if a != a or b != b:
         return a + b
     m = a if a > b else b
@@ -59,16 +65,20 @@ def _lse2(a, b):
     return m + math.log1p(math.exp(-abs(a - b)))
 
 
-@kernel()
-def _row_lse(row, single):
-    """(max, log-sum-exp) of one row, in float64.
+@kernel(inline=True)
+def _row_exp(row, out, single, zero):
+    """out[j] = exp(row[j] - max) for one row; returns (max, log-sum-exp) in float64.
 
-    The max is a vectorised ``maxnum`` reduction in the input dtype.  float32
-    rows are exponentiated in float32 (8 AVX2 lanes, ~1.3 float32 ulp per
-    term of a sum >= 1) and summed in float64; float64 rows use ``fexp``.
-    ``maxnum`` skips NaN and the float32 exp flushes it, so NaN is detected on
-    the side (``v * 0`` is NaN for NaN and inf; -inf is a legal logit, so a
-    hit is rechecked) and makes the result NaN.
+    ``out`` may be ``row`` itself (each element is read before it is
+    written).  Three loops, each vectorised on its own (measured, float32,
+    V=500): a ``maxnum`` reduction in the input dtype; the exps (float32
+    rows in float32, 8 AVX2 lanes, ~1.3 float32 ulp per term; float64 rows
+    with ``fexp``); the float64 sum, a second pass over ``out`` (in L1).
+    Summing in float64 inside the exp loop made LLVM run that loop 4 wide
+    instead of 8 (~1.5x slower), and so did a NaN check in the max loop.
+    ``maxnum`` skips NaN and the float32 exp flushes it, so NaN is detected in
+    the exp loop (``v * 0`` is NaN for NaN and inf; ``zero`` has the row's
+    dtype, ``* 0`` would be float64) and makes the result NaN.
     """
     V = row.size
     m = row[0]
@@ -76,31 +86,39 @@ def _row_lse(row, single):
         m = maxnum(m, row[j])
     mf = np.float64(m)
     if mf == np.inf or mf == NEG_INF:
-        # +inf: softmax undefined (NaN, as torch); all -inf: no probability.
+        # +inf: softmax undefined (NaN, as torch); all -inf: no probability
+        # (a NaN in an all -inf row also gives -inf here, then NaN in lpb).
         return mf, (np.nan if mf == np.inf else NEG_INF)
-    s = 0.0
+    z = zero
     if single:
-        z = np.float32(0.0)
         for j in range(V):
             v = row[j]
-            z += v * np.float32(0.0)
-            s += np.float64(fexp32_nonpos(np.float32(v - m)))
-        if z != z:
-            for j in range(V):
-                if row[j] != row[j]:
-                    s = np.nan
+            z += v * zero
+            out[j] = fexp32_nonpos(v - m)
     else:
         for j in range(V):
-            s += fexp(np.float64(row[j]) - mf)
+            v = row[j]
+            z += v * zero
+            out[j] = fexp(np.float64(v) - mf)
+    if z != z:
+        # NaN or inf in the row: inf is excluded above, so a NaN
+        return mf, np.nan
+    s = 0.0
+    for j in range(V):
+        s += np.float64(out[j])
     return mf, mf + math.log(s)
 
 
 @kernel(parallel=True)
-def rows(x, lab, il, tl, blank, fused, single, rmax, lse, lpb, lpe):
+def rows(x, g, want_grad, lab, il, tl, blank, fused, single, zero, lsum, lpb, lpe):
     """Pass 1: row log-sum-exps (``fused``) and the gathered log-probs.
 
     x: (B, T, U1, V) C-contiguous; lab: (B, S) int64 (read below ``tl[b]``);
-    rmax, lse, lpb, lpe: (B, T, U1) float64, written inside the lengths only.
+    lsum, lpb, lpe: (B, T, U1) float64, written inside the lengths only
+    (``lsum`` = log sum exp(x - max) = log-sum-exp minus the row max).
+    With ``want_grad`` and ``fused`` the row's exp(x - max) is left in ``g``
+    (which may be ``x``) for pass 3, so every exp is computed once.
+    ``zero``: 0 in x's dtype.
     """
     B, T, U1, V = x.shape
     for k in numba.prange(B * T):
@@ -109,19 +127,22 @@ def rows(x, lab, il, tl, blank, fused, single, rmax, lse, lpb, lpe):
         if t >= il[b]:
             continue
         Ub = tl[b]
+        scratch = np.empty(V if (fused and not want_grad) else 0, dtype=x.dtype)
         for u in range(Ub + 1):
             row = x[b, t, u]
+            # gathered before the row may be overwritten by its exps
+            xb = np.float64(row[blank])
+            xe = np.float64(row[lab[b, u]]) if u < Ub else NEG_INF
             z = 0.0
             if fused:
-                m, z = _row_lse(row, single)
-                rmax[b, t, u] = m
-                lse[b, t, u] = z
-            lpb[b, t, u] = np.float64(row[blank]) - z
-            lpe[b, t, u] = (np.float64(row[lab[b, u]]) - z) if u < Ub else NEG_INF
+                m, z = _row_exp(row, g[b, t, u] if want_grad else scratch, single, zero)
+                lsum[b, t, u] = z - m
+            lpb[b, t, u] = xb - z
+            lpe[b, t, u] = xe - z
 
 
 @kernel(parallel=True)
-def lattice(lpb, lpe, il, tl, need_beta, alpha, beta, logz, fe):
+def lattice(lpb, lpe, il, tl, need_beta, want_fe, alpha, beta, logz, fe):
     """Pass 2: alpha (and beta when ``need_beta``), log Z and the FastEmit
     term ``fe[b] = sum_{t,u<U} e(t,u) lpe(t,u)`` per sample, in float64."""
     B = il.size
@@ -133,11 +154,14 @@ def lattice(lpb, lpe, il, tl, need_beta, alpha, beta, logz, fe):
             # Every alignment ends with a blank in frame T-1: none fits.
             logz[b] = NEG_INF
             continue
-        for t in range(Tb):
-            for u in range(Ub + 1):
-                if t == 0 and u == 0:
-                    alpha[b, 0, 0] = 0.0
-                    continue
+        # Anti-diagonal order (cells with t + u = d depend only on diagonal
+        # d - 1): the cells of a diagonal are independent, so the CPU overlaps
+        # their exp/log1p calls instead of waiting on a chain along u.
+        # Measured 7x faster than row order for T=200, U=50, same bits.
+        alpha[b, 0, 0] = 0.0
+        for d in range(1, Tb + Ub):
+            for t in range(max(0, d - Ub), min(Tb - 1, d) + 1):
+                u = d - t
                 a1 = alpha[b, t - 1, u] + lpb[b, t - 1, u] if t > 0 else NEG_INF
                 a2 = alpha[b, t, u - 1] + lpe[b, t, u - 1] if u > 0 else NEG_INF
                 alpha[b, t, u] = _lse2(a1, a2)
@@ -145,15 +169,14 @@ def lattice(lpb, lpe, il, tl, need_beta, alpha, beta, logz, fe):
         logz[b] = lz
         if not need_beta:
             continue
-        for t in range(Tb - 1, -1, -1):
-            for u in range(Ub, -1, -1):
-                if t == Tb - 1 and u == Ub:
-                    beta[b, t, u] = lpb[b, t, u]
-                    continue
+        beta[b, Tb - 1, Ub] = lpb[b, Tb - 1, Ub]
+        for d in range(Tb + Ub - 2, -1, -1):
+            for t in range(max(0, d - Ub), min(Tb - 1, d) + 1):
+                u = d - t
                 b1 = beta[b, t + 1, u] + lpb[b, t, u] if t + 1 < Tb else NEG_INF
                 b2 = beta[b, t, u + 1] + lpe[b, t, u] if u < Ub else NEG_INF
                 beta[b, t, u] = _lse2(b1, b2)
-        if lz > NEG_INF and lz < np.inf:
+        if want_fe and lz > NEG_INF and lz < np.inf:
             acc = 0.0
             for t in range(Tb):
                 for u in range(Ub):
@@ -164,16 +187,17 @@ def lattice(lpb, lpe, il, tl, need_beta, alpha, beta, logz, fe):
 
 
 @kernel(parallel=True)
-def grad(x, g, lab, il, tl, blank, fused, single, rmax, lse, lpb, lpe, alpha, beta, logz,
-         gscale, clamp, lam):
+def grad(g, lab, il, tl, blank, fused, lsum, lpb, lpe, alpha, beta, logz, gscale, clamp, lam):
     """Pass 3: g[b, t, u, :] = gscale[b] * clip(d loss_b / d x[b, t, u, :]).
+
+    With ``fused``, ``g`` holds exp(x - max) inside the lengths (pass 1).
 
     ``clamp > 0`` clips every element to [-clamp, clamp] before the scaling
     (torchaudio's order); ``g`` may be ``x``.  Nodes outside the lengths and
     samples with an infinite loss get zeros; a NaN loss gives NaN rows inside
     the lengths.
     """
-    B, T, U1, V = x.shape
+    B, T, U1, V = g.shape
     cl = clamp if clamp > 0.0 else np.inf
     for k in numba.prange(B * T):
         b = k // T
@@ -201,21 +225,12 @@ def grad(x, g, lab, il, tl, blank, fused, single, rmax, lse, lpb, lpe, alpha, be
             ce = -(1.0 + lam) * ke
             if fused:
                 occ = kb + (1.0 + lam) * ke
-                row = x[b, t, u]
-                m = rmax[b, t, u]
-                # softmax_v = exp(x_v - m) / s with s = exp(z - m)
-                f = occ * math.exp(m - lse[b, t, u])
-                if single:
-                    m32 = np.float32(m)
-                    for v in range(V):
-                        e = np.float64(fexp32_nonpos(np.float32(row[v] - m32))) * f
-                        gr[v] = min(e, cl) * sc
-                else:
-                    for v in range(V):
-                        e = fexp(np.float64(row[v]) - m) * f
-                        gr[v] = min(e, cl) * sc
+                # softmax_v = e_v / s, e_v = exp(x_v - m) left in gr by pass 1, s = exp(z - m)
+                f = occ * math.exp(-lsum[b, t, u])
+                for v in range(V):
+                    gr[v] = min(np.float64(gr[v]) * f, cl) * sc
                 # The two transition entries, from the gathered log-probs
-                # (x may already be overwritten when g is x).
+                # (the row of x is gone: g holds its exps, and g may be x).
                 vb = math.exp(lpb[b, t, u]) * occ + cb
                 gr[blank] = max(min(vb, cl), -cl) * sc
                 if u < Ub:
