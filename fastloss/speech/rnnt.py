@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from .. import _checks
-from ..streaming import streamable
+from .._core import checks as _checks
+from .._core.streaming import streamable
 
 __all__ = ["rnnt_loss"]
 

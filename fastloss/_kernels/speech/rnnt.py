@@ -43,8 +43,8 @@ import math
 
 import numpy as np
 
-from ..._jit import kernel, numba
-from .._math import fexp, fexp32_nonpos, maxnum
+from ..._core.jit import kernel, numba
+from ..._core.math import fexp, fexp32_nonpos, maxnum
 
 NEG_INF = -np.inf
 
