@@ -347,3 +347,17 @@ def test_torch_adapter_values_module_and_double_backward(rng):
         torch.autograd.grad(gx.sum(), x64)
     with pytest.raises(ValueError, match="sample"):
         ft.rnnt_loss(xt, tg, il + 10, tl)
+
+
+def test_bench_torch_recursion_baseline_agrees(rng):
+    """The bench's plain-PyTorch baseline computes the same loss and gradient."""
+    torch = pytest.importorskip("torch")
+    from fastloss.bench.cases.rnnt import torch_rnnt_loss
+
+    x, tg, il, tl = batch(rng, 3, 6, 4, 7)
+    xt = torch.tensor(x, requires_grad=True)
+    out = torch_rnnt_loss(xt, torch.from_numpy(tg), il, tl)
+    out.sum().backward()
+    loss, grad = fastloss.rnnt_loss(x, tg, il, tl, reduction="none", return_grad=True)
+    np.testing.assert_allclose(out.detach().numpy(), loss, rtol=1e-12)
+    np.testing.assert_allclose(xt.grad.numpy(), grad, rtol=1e-9, atol=1e-12)
