@@ -11,9 +11,9 @@ result is bitwise the same for any thread count):
    recursion needs, ``lpb = x[blank] - z`` and ``lpe = x[y_{u+1}] - z``.
    This pass is the only O(V) work of a forward call.
 2. :func:`lattice` -- parallel over samples.  alpha/beta over the
-   ``(T_b, U_b + 1)`` lattice from ``lpb``/``lpe`` alone (O(T U), about
-   a few % of pass 1 at V=500; computed in anti-diagonal order, see below;
-   threads over anti-diagonals of one sample would not pay, see docs/rnnt.md):
+   ``(T_b, U_b + 1)`` lattice from ``lpb``/``lpe`` alone (O(T U), about a
+   tenth of the three passes at V=500; computed in anti-diagonal order, see
+   below; why samples, not diagonals, are the parallel unit: docs/rnnt.md):
 
    * ``alpha(0,0) = 0``, ``alpha(t,u) = lse(alpha(t-1,u) + lpb(t-1,u), alpha(t,u-1) + lpe(t,u-1))``
    * ``log Z = alpha(T-1,U) + lpb(T-1,U)``
