@@ -1,10 +1,11 @@
-"""Speech and handwriting: CTC loss, CTC decoding, edit distance and error rates."""
+"""Speech and handwriting: CTC and RNN-T losses, CTC decoding, forced alignment, edit distance and error rates."""
 from __future__ import annotations
 
-from . import align, ctc, decode, text
+from . import align, ctc, decode, rnnt, text
 from .align import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .decode import *  # noqa: F401,F403
+from .rnnt import *  # noqa: F401,F403
 from .text import *  # noqa: F401,F403
 
-__all__ = [*ctc.__all__, *decode.__all__, *text.__all__, *align.__all__]
+__all__ = [*ctc.__all__, *rnnt.__all__, *decode.__all__, *align.__all__, *text.__all__]
