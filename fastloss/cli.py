@@ -1,4 +1,4 @@
-"""The ``fastloss`` command: ``fastloss bench`` and ``fastloss info``."""
+"""The ``fastloss`` command: ``bench``, ``info``, ``cache``, ``warmup``."""
 from __future__ import annotations
 
 import argparse
@@ -23,23 +23,77 @@ def _info() -> int:
     print(f"python        {sys.version.split()[0]}")
     for pkg in ("numpy", "numba", "llvmlite", "scipy", "torch", "scikit-learn", "jiwer", "matplotlib"):
         print(f"{pkg:<13} {version(pkg)}")
-    # Run one tiny parallel kernel so that Numba reports the threading layer.
-    import numpy as np
-
-    from . import mse_loss
-
-    mse_loss(np.zeros(4), np.zeros(4))
-    from llvmlite import binding
+    from ._core import consts, jit, runtime  # picks the threading layer, registers the cache
 
     print(f"threads       {numba.get_num_threads()} (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}, cores={os.cpu_count()})")
-    print(f"threading     {numba.threading_layer()}")
-    cache = numba.config.CACHE_DIR or os.path.join(os.path.dirname(__file__), "_kernels", "__pycache__")
-    print(f"kernel cache  {cache}")
+    layer = jit.threading_layer()
+    safe = "fork- and thread-safe" if layer in runtime.SAFE_LAYERS else "NOT fork/thread-safe, see docs/design.md"
+    print(f"threading     {layer} ({safe}; NUMBA_THREADING_LAYER={os.environ.get('NUMBA_THREADING_LAYER', 'unset')})")
+    print(f"libtbb        {runtime.tbb_status()}")
+    print(
+        f"serial below  {consts.SERIAL_BELOW_ELEMENTWISE} elements (elementwise), {consts.SERIAL_BELOW_ROWS} (row losses), "
+        f"{consts.SERIAL_BELOW_SOFTMAX} (softmax rows)"
+    )
+    where = "NUMBA_CACHE_DIR" if os.environ.get("NUMBA_CACHE_DIR") else "per-user, keyed by fastloss version, CPU and install"
+    print(f"kernel cache  {runtime.cache_dir()} ({where}; {_cache_size(runtime.cache_dir())})")
+    from llvmlite import binding
+
     try:
         svml = binding.targets.has_svml()
     except Exception:  # pragma: no cover
         svml = "unknown"
     print(f"SVML          {svml} (fastloss uses its own vectorisable exp/log either way)")
+    return 0
+
+
+def _cache_size(path) -> str:
+    files = size = 0
+    for dirpath, _, names in os.walk(path):
+        for f in names:
+            if f.endswith((".nbi", ".nbc")):
+                files += 1
+                try:
+                    size += os.path.getsize(os.path.join(dirpath, f))
+                except OSError:
+                    pass
+    return f"{files} files, {size / 2**20:.1f} MiB"
+
+
+def _cache(args) -> int:
+    from ._core import runtime
+
+    if args.action == "clear":
+        removed, freed = runtime.clear_cache()
+        for root in removed:
+            print(f"removed {root}")
+        print(f"freed {freed / 2**20:.1f} MiB" if removed else "nothing to remove")
+        if os.environ.get("NUMBA_CACHE_DIR"):
+            print(f"NUMBA_CACHE_DIR={os.environ['NUMBA_CACHE_DIR']} is Numba's (shared with other code): left alone")
+        return 0
+    # "dir": print the directory only, for scripts (no Numba import needed
+    # unless the CPU key is; llvmlite alone gives it).
+    print(runtime.cache_dir())
+    return 0
+
+
+def _cache_is_cold() -> bool:
+    from ._core import runtime
+
+    for _, _, names in os.walk(runtime.cache_dir()):
+        if any(f.endswith(".nbi") for f in names):
+            return False
+    return True
+
+
+def _warmup(args) -> int:
+    import time
+
+    from .bench import warmup
+
+    t0 = time.perf_counter()
+    families = args.family or None
+    n = warmup.warmup(families, jobs=args.jobs, progress=not args.no_progress)
+    print(f"warmed up {n} kernel calls in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
 
@@ -51,6 +105,17 @@ def _bench(args) -> int:
 
         benchplot.check_backend(args.plot)
     plan = benchrun.select(args.family, args.func, args.quick)
+    if plan and not args.func and _cache_is_cold():
+        # First run: compile the kernels in parallel processes (Numba
+        # compiles on one thread) instead of one by one inside the timing loop.
+        import time
+
+        from .bench import warmup
+
+        t0 = time.perf_counter()
+        print("first run: compiling the kernels once (cached on disk for every later run)", file=sys.stderr)
+        warmup.warmup(args.family or None, jobs=None, progress=not args.no_progress)
+        print(f"compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     if not plan:
         print("nothing to run: check --family/--func", file=sys.stderr)
         return 2
@@ -77,8 +142,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="fastloss", description="Fast losses, gradients and metrics on the CPU.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="time fastloss against NumPy/PyTorch/scikit-learn/jiwer on built-in synthetic data")
-    b.add_argument("--quick", action="store_true", help="one small shape per function (~20 s; the very first run also compiles every kernel, ~2 min on 2 cores)")
-    b.add_argument("--family", action="append", help="only this family (repeatable): regression, classification, embedding, ctc, rnnt, decode, metrics, ood")
+    b.add_argument("--quick", action="store_true", help="one small shape per function (~20 s; the very first run also compiles the kernels, in parallel processes)")
+    b.add_argument("--family", action="append", help="only this family (repeatable): regression, classification, embedding, ctc, rnnt, decode, metrics, ood, overhead")
     b.add_argument("--func", action="append", help="only this function (repeatable), e.g. huber_loss")
     b.add_argument("--library", action="append", help="only these baselines (repeatable), e.g. torch")
     b.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")
@@ -87,9 +152,19 @@ def main(argv=None) -> int:
     b.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("info", help="versions, threads, threading layer, kernel cache location")
+    c = sub.add_parser("cache", help="the on-disk kernel cache: `fastloss cache clear` empties it, `fastloss cache dir` prints it")
+    c.add_argument("action", choices=("clear", "dir"))
+    w = sub.add_parser("warmup", help="compile (or load) the kernels ahead of time, in parallel processes")
+    w.add_argument("--family", action="append", help="only this family (repeatable); default: all")
+    w.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
+    w.add_argument("--no-progress", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info()
+    if args.command == "cache":
+        return _cache(args)
+    if args.command == "warmup":
+        return _warmup(args)
     return _bench(args)
 
 

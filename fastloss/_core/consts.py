@@ -26,3 +26,12 @@ TRIPLET, CONTRASTIVE, COSINE = range(3)
 MULTI_MARGIN, HINGE_MC = range(2)
 # Out-of-distribution scores (fastloss._kernels.metrics.ood).
 MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
+
+# Below these sizes (elements of the whole call) a parallel kernel runs on the
+# calling thread alone (fastloss._core.jit.launch): a parallel region costs
+# more than it saves there, and its latency would depend on whatever else keeps
+# the cores busy.  Measured crossovers (1 vs 2 threads, same compiled kernel;
+# `python -m fastloss.bench.thresholds`, docs/benchmarks.md), rounded down.
+SERIAL_BELOW_ELEMENTWISE = 1 << 15
+SERIAL_BELOW_ROWS = 1 << 15
+SERIAL_BELOW_SOFTMAX = 1 << 15

@@ -28,8 +28,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .checks import is_direct
-from .consts import CHUNK
+from .checks import is_direct  # noqa: F401  (re-exported)
+from .consts import CHUNK, SERIAL_BELOW_ELEMENTWISE, SERIAL_BELOW_ROWS
 
 #: Elements per block on the buffered path (8 MiB of float64 per operand).
 BLOCK = 1 << 20
@@ -41,12 +41,42 @@ def _operand(a: np.ndarray) -> np.ndarray:
     dtype, whatever the caller's layout or flags (a writeable and a read-only
     array, or a strided and a contiguous one, are different Numba types).
     Only a strided block of the buffered path is copied (at most BLOCK
-    elements)."""
-    v = np.ascontiguousarray(a).reshape(-1)
+    elements).  ``reshape`` always returns a new view, so clearing its
+    ``writeable`` flag never touches the caller's array."""
+    v = a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1)
     if v.flags.writeable:
-        v = v.view()
         v.flags.writeable = False
     return v
+
+
+_PLACEHOLDERS: dict = {}
+
+
+def _placeholders(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(read-only, writeable) 1-element arrays standing for an absent operand
+    or output; kernels never read or write them (made once per dtype)."""
+    p = _PLACEHOLDERS.get(dtype)
+    if p is None:
+        ro = np.zeros(1, dtype=dtype)
+        ro.flags.writeable = False
+        p = _PLACEHOLDERS[dtype] = (ro, np.zeros(1, dtype=dtype))
+    return p
+
+
+def _launch(fn, work, below, *args):
+    """:func:`fastloss._core.jit.launch` (imported on first use: this module
+    imports no Numba); rebinds itself to it."""
+    global _launch
+    from .jit import launch
+
+    _launch = launch
+    return launch(fn, work, below, *args)
+
+
+def _fsum(parts: np.ndarray) -> float:
+    # math.fsum over a list of floats is several times cheaper than over
+    # the array's NumPy scalars; one partial needs no summation at all.
+    return float(parts[0]) if parts.size == 1 else math.fsum(parts.tolist())
 
 
 def _nchunks(n: int) -> int:
@@ -89,11 +119,8 @@ def run(
     """
     first = ops[0]
     shape = first.shape
-    n = int(first.size)
-    placeholder = np.zeros(1, dtype=dtype)
-    absent = _operand(placeholder)
-    present = [o is not None for o in ops]
-    arrays = [o for o in ops if o is not None]
+    n = first.size
+    absent, placeholder = _placeholders(dtype)
     if count is None:
         count = n
     gscale = 1.0
@@ -106,44 +133,57 @@ def run(
         grad = check_out(grad_out, "grad_out", shape, dtype) if grad_out is not None else np.empty(shape, dtype=dtype)
     out_flat = out.reshape(-1) if out is not None else placeholder
     grad_flat = grad.reshape(-1) if grad is not None else placeholder
+    # Small inputs run on the calling thread (jit.launch): the work is the
+    # element count of the whole call, so every block of one call runs alike.
+    small = SERIAL_BELOW_ELEMENTWISE
 
-    def call(blocks, lo, hi):
-        it = iter(blocks)
-        full = [_operand(next(it)) if p else absent for p in present]
+    def call(full, lo, hi):
         if reduction == "none":
-            kernels.pointwise(*head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
+            _launch(kernels.pointwise, n, small, *head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
             return None
         partials = np.empty(_nchunks(hi - lo), dtype=np.float64)
         if return_grad:
-            kernels.reduce_grad(*head, *full, gscale, grad_flat[lo:hi], partials)
+            _launch(kernels.reduce_grad, n, small, *head, *full, gscale, grad_flat[lo:hi], partials)
         else:
-            kernels.reduce(*head, *full, partials)
+            _launch(kernels.reduce, n, small, *head, *full, partials)
         return partials
 
-    parts = []
     if n == 0:
-        pass
-    elif all(is_direct(a, dtype) for a in arrays):
-        parts.append(call([a.reshape(-1) for a in arrays], 0, n))
-    else:
-        it = np.nditer(
-            arrays,
-            flags=["external_loop", "buffered", "zerosize_ok"],
-            op_flags=[["readonly"]] * len(arrays),
-            op_dtypes=[dtype] * len(arrays),
-            casting="same_kind",
-            order="C",
-            buffersize=BLOCK,
-        )
-        lo = 0
-        for blocks in it:
-            hi = lo + blocks[0].size
-            parts.append(call(blocks, lo, hi))
-            lo = hi
+        return (math.nan if reduction == "none" else 0.0), count, out, grad
+    direct = True
+    for a in ops:
+        if a is not None and not (a.dtype == dtype and a.flags.c_contiguous and a.dtype.isnative):
+            direct = False
+            break
+    if direct:
+        # The common case: every operand is read in place by one kernel call.
+        parts = call([absent if a is None else _operand(a) for a in ops], 0, n)
+        if reduction == "none":
+            return math.nan, count, out, grad
+        return _fsum(parts), count, out, grad
+
+    present = [o is not None for o in ops]
+    arrays = [o for o in ops if o is not None]
+    it = np.nditer(
+        arrays,
+        flags=["external_loop", "buffered", "zerosize_ok"],
+        op_flags=[["readonly"]] * len(arrays),
+        op_dtypes=[dtype] * len(arrays),
+        casting="same_kind",
+        order="C",
+        buffersize=BLOCK,
+    )
+    parts = []
+    lo = 0
+    for blocks in it:
+        hi = lo + blocks[0].size
+        bl = iter(blocks)
+        parts.append(call([_operand(next(bl)) if p else absent for p in present], lo, hi))
+        lo = hi
 
     if reduction == "none":
         return math.nan, count, out, grad
-    total = math.fsum(itertools.chain.from_iterable(parts))
+    total = math.fsum(itertools.chain.from_iterable(p.tolist() for p in parts))
     return total, count, out, grad
 
 
@@ -176,8 +216,8 @@ def run_rows(launch, M: int, D: int, dtype: np.dtype, reduction: str, want: bool
     partials = np.empty((M + rows - 1) // rows, dtype=np.float64)
     gscale = 1.0 / M if reduction == "mean" else 1.0
     g = grad if want else np.zeros((1, max(D, 1)), dtype=dtype)
-    launch(out, g, bool(want), gscale, rows, partials)
-    return math.fsum(partials), M, out, grad
+    _launch(launch, M * D, SERIAL_BELOW_ROWS, out, g, bool(want), gscale, rows, partials)
+    return _fsum(partials), M, out, grad
 
 
 def finish_rows(total, count, reduction, dtype, out64, out_shape, grad, grad_shape, return_grad):

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .._core import checks as _checks
+from .._core.consts import SERIAL_BELOW_SOFTMAX
 from .._core.driver import check_out, finish, run
 from .._core.streaming import streamable
 
@@ -382,7 +383,10 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
             grad2 = grad.reshape(R, C)
     rowloss = np.empty(R, dtype=np.float64)
     if R > 0:
-        k.rows(
+        from .._core.jit import launch  # small inputs: on the calling thread
+
+        launch(
+            k.rows, R * C, SERIAL_BELOW_SOFTMAX,
             kind, r.x2,
             r.tgt if r.tgt is not None else np.zeros(1, np.int64),
             r.t2 if r.t2 is not None else np.zeros((1, 1), dtype),

@@ -1,0 +1,91 @@
+"""``fastloss warmup``: compile (or load) the kernels ahead of time.
+
+The kernels compiled are the ones the benchmark cases call (every function's
+forward and gradient paths, in the dtypes the cases use), each on its
+smallest shape, so the work is compiling, not computing.  Numba compiles on
+one thread, so families are spread over ``jobs`` worker processes; they share
+the on-disk cache (Numba writes each cache file atomically).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .cases import FAMILIES, all_cases
+
+
+def _size(params: dict) -> int:
+    n = 1
+    for v in params.values():
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            n *= max(int(v), 1)
+    return n
+
+
+def calls(families=None) -> list:
+    """(case, shape) pairs to run: per case, the smallest shape of each dtype."""
+    out = []
+    for case in all_cases(tuple(families) if families else FAMILIES):
+        best = {}
+        for shape in case.shapes:
+            key = str(shape.params.get("dtype", ""))
+            if key not in best or _size(shape.params) < _size(best[key].params):
+                best[key] = shape
+        out.extend((case, s) for s in best.values())
+    return out
+
+
+def run_here(families=None, progress=True) -> int:
+    plan = calls(families)
+    for i, (case, shape) in enumerate(plan):
+        if progress:
+            print(f"[{i + 1}/{len(plan)}] {case.group(shape)}", file=sys.stderr, flush=True)
+        fn = case.impls()["fastloss"]
+        fn(case.make(shape.params, np.random.default_rng(0)))
+    return len(plan)
+
+
+def warmup(families=None, *, jobs=None, progress=True) -> int:
+    """Compile the kernels of ``families`` (default: all) in ``jobs``
+    processes (default: one per core); returns the number of calls made."""
+    fams = [f for f in (families or FAMILIES) if f in FAMILIES]
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(fams) <= 1:
+        return run_here(fams, progress)
+    # Longest first: ctc and classification compile the most specialisations.
+    order = sorted(fams, key=lambda f: -len(calls([f])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")])))
+    running, done, total = [], 0, 0
+    pending = list(order)
+    failed = []
+    while pending or running:
+        while pending and len(running) < jobs:
+            fam = pending.pop(0)
+            cmd = [sys.executable, "-m", "fastloss", "warmup", "--jobs", "1", "--no-progress", "--family", fam]
+            running.append((fam, subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+        time.sleep(0.05)
+        for item in list(running):
+            fam, proc = item
+            if proc.poll() is None:
+                continue
+            running.remove(item)
+            done += 1
+            err = proc.stderr.read()
+            if proc.returncode != 0:
+                failed.append((fam, err.strip().splitlines()[-1:] or ["?"]))
+            total += len(calls([fam]))
+            if progress:
+                print(f"[{done}/{len(order)}] {fam} compiled", file=sys.stderr, flush=True)
+    if failed:
+        raise RuntimeError("warm-up failed for " + "; ".join(f"{f}: {e[0]}" for f, e in failed))
+    return total
+
+
+def _root() -> str:
+    # The directory that holds this fastloss package, so that the workers
+    # import the same copy (a clone run from its root, or site-packages).
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
