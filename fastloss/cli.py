@@ -129,6 +129,12 @@ def _bench(args) -> int:
     print(benchrun.table(results, markdown=args.markdown))
     for text in benchrun.WARNINGS:
         print(f"warning during the run: {text}", file=sys.stderr)
+    if args.family and "overhead" in args.family and not args.func:
+        from .bench import busy
+
+        print()
+        print("Latency while another process loops a parallel huber_loss over 10^7 (fresh process each):")
+        print(busy.table(busy.measure(progress=not args.no_progress), markdown=args.markdown))
     if args.json:
         benchrun.write_json(results, args.json)
         print(f"wrote {args.json}", file=sys.stderr)

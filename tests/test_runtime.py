@@ -222,8 +222,6 @@ def test_install_sequence_leaves_nothing(tmp_path):
                              capture_output=True, text=True, check=True).stdout.strip()
     with open(os.path.join(purelib, "zz_parent_env.pth"), "w") as f:
         f.write(sysconfig.get_paths()["purelib"] + "\n")
-    os.symlink(os.path.join(sys.prefix, "lib", "libtbb.so.12"), venv / "lib" / "libtbb.so.12") if os.path.exists(
-        os.path.join(sys.prefix, "lib", "libtbb.so.12")) else None
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".hypothesis"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}

@@ -94,6 +94,8 @@ def native(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def check_reduction(reduction, allowed: Sequence[str] = REDUCTIONS) -> str:
+    if reduction in allowed and type(reduction) is str:  # fast path
+        return reduction
     if not isinstance(reduction, str):
         raise TypeError(f"reduction must be one of {list(allowed)}, got {reduction!r}")
     if reduction not in allowed:
@@ -110,6 +112,8 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> No
 
 
 def check_bool(value, name: str) -> bool:
+    if value is True or value is False:  # fast path
+        return value
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
@@ -126,6 +130,14 @@ def check_scalar(
     finite: bool = True,
 ) -> float:
     """A real scalar option, checked against an interval; NaN is always an error."""
+    if (
+        type(value) is float  # fast path: a Python float inside the interval
+        and value == value
+        and (low is None or value > low or (value == low and not low_open))
+        and (high is None or value < high or (value == high and not high_open))
+        and (not finite or -math.inf < value < math.inf)
+    ):
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
             value = value.item()
@@ -146,6 +158,8 @@ def check_scalar(
 
 
 def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    if type(value) is int and (low is None or value >= low) and (high is None or value <= high):  # fast path
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     v = int(value)
@@ -208,6 +222,9 @@ def check_labels(labels: np.ndarray, name: str, n_classes: int, *, ignore_index:
     """Every label in [0, n_classes) (or equal to ``ignore_index``); the error
     names the first offending position."""
     if labels.size == 0:
+        return
+    # Fast path (the common case, two reductions): every label in range.
+    if labels.min() >= 0 and labels.max() < n_classes:
         return
     bad = (labels < 0) | (labels >= n_classes)
     if ignore_index is not None:

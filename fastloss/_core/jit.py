@@ -35,6 +35,7 @@ import numba  # noqa: E402
 from numba.np.ufunc import parallel as _parallel  # noqa: E402
 
 _runtime.install_cache_locator()
+_runtime.defer_blas_check()
 
 # Choose the threading layer now (Numba would on the first parallel call):
 # the per-thread thread-count functions used by launch() exist only after it.

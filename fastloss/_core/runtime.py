@@ -317,3 +317,41 @@ def clear_cache() -> tuple[list[str], int]:
         shutil.rmtree(root, ignore_errors=True)
         removed.append(root)
     return removed, freed
+
+
+# --------------------------------------------------------------------------
+# Start-up
+# --------------------------------------------------------------------------
+
+def defer_blas_check() -> None:
+    """Import ``numba.np.arraymath`` without its eager ``scipy.linalg`` import.
+
+    Numba imports ``numba.np.arraymath`` when it loads the first cached
+    kernel, and that module checks at import that BLAS is available by
+    importing ``scipy.linalg.cython_blas`` - which pulls in all of
+    ``scipy.linalg``: measured as the largest single item of a warm-cache
+    first call (docs/design.md).  No fastloss kernel uses BLAS.  When SciPy
+    is installed, the answer of that check is known without importing it, so
+    the check is skipped at import and the real ``ensure_blas`` is restored
+    right after: any code that compiles ``np.dot`` & co. still runs Numba's
+    full check (and imports SciPy) at that point.  Without SciPy, or with a
+    Numba whose internals differ, nothing is changed.
+    """
+    if "numba.np.arraymath" in sys.modules:
+        return
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("scipy") is None:
+            return
+        from numba.np import linalg
+    except ImportError:  # pragma: no cover
+        return
+    real = getattr(linalg, "ensure_blas", None)
+    if real is None:  # pragma: no cover
+        return
+    linalg.ensure_blas = lambda: None
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        linalg.ensure_blas = real

@@ -46,6 +46,14 @@ def time_call(fn, data, *, min_time: float, max_runs: int, min_runs: int = 3) ->
     return times
 
 
+def _min_runs(case) -> int:
+    if case.family == "overhead":
+        from .cases.overhead import MIN_RUNS
+
+        return MIN_RUNS
+    return 3
+
+
 def _progress(i, total, text, stream=sys.stderr):
     if not stream.isatty():
         stream.write(f"[{i}/{total}] {text}\n")
@@ -134,8 +142,10 @@ def _run(plan, *, quick, libraries, seed, progress, threads) -> list:
             torch.set_num_threads(numba.get_num_threads() if "numba" in sys.modules else 2)
         data = case.make(shape.params, np.random.default_rng(seed))
         rows = []
+        # Overhead cases are microseconds: at least MIN_RUNS calls (median).
+        runs = _min_runs(case)
         for lib, fn in impls.items():
-            times = time_call(fn, data, min_time=min_time, max_runs=max_runs)
+            times = time_call(fn, data, min_time=min_time, max_runs=max(max_runs, runs), min_runs=max(3, runs))
             rows.append(Result(case.func, case.variant, case.family, shape.label, lib,
                                statistics.median(times), min(times), len(times), params=shape.params))
         base = next((r.median_s for r in rows if r.library == "fastloss"), math.nan)

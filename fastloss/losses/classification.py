@@ -359,6 +359,8 @@ def _prepare_rows(input, target, weight, ignore_index, name, allow_soft, wname="
 def _denominator(r: _Rows, ign: int) -> float:
     if r.soft:
         return float(r.x2.shape[0])
+    if r.cw is None and not 0 <= ign < r.C and (r.tgt.size == 0 or r.tgt.min() >= 0):
+        return float(r.tgt.size)  # no label can equal an out-of-range ignore_index
     valid = r.tgt != ign
     if r.cw is None:
         return float(np.count_nonzero(valid))
@@ -388,13 +390,13 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
         launch(
             k.rows, R * C, SERIAL_BELOW_SOFTMAX,
             kind, r.x2,
-            r.tgt if r.tgt is not None else np.zeros(1, np.int64),
-            r.t2 if r.t2 is not None else np.zeros((1, 1), dtype),
-            r.cw if r.cw is not None else np.ones(1),
+            r.tgt if r.tgt is not None else _placeholder(np.int64, 1),
+            r.t2 if r.t2 is not None else _placeholder(dtype, 2),
+            r.cw if r.cw is not None else _placeholder(np.float64, 1, 1.0),
             r.cw is not None,
             float(math.fsum(r.cw)) if r.cw is not None else float(C),
             int(ign), float(eps), float(gamma), float(gscale), bool(return_grad),
-            grad2 if grad2 is not None else np.zeros((1, 1), dtype),
+            grad2 if grad2 is not None else _placeholder(dtype, 2),
             rowloss,
             dtype == np.float32,
         )
@@ -408,10 +410,25 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
     if reduction == "none":
         value = rowloss.astype(dtype).reshape(r.shape_out)
     elif reduction == "sum":
-        value = dtype.type(math.fsum(rowloss))
+        value = dtype.type(math.fsum(rowloss.tolist()))
     else:
-        value = dtype.type(math.fsum(rowloss) / den) if den != 0 else dtype.type(math.nan)
+        value = dtype.type(math.fsum(rowloss.tolist()) / den) if den != 0 else dtype.type(math.nan)
     return (value, grad) if return_grad else value
+
+
+_PLACEHOLDERS: dict = {}
+
+
+def _placeholder(dtype, ndim, fill=0.0):
+    """A 1-element stand-in for an absent kernel operand, made once per
+    (dtype, ndim) instead of per call.  Writeable, as the arrays it stands
+    for (the same Numba type, so no extra compile); the kernel neither reads
+    nor writes an absent operand."""
+    key = (dtype, ndim, fill)
+    a = _PLACEHOLDERS.get(key)
+    if a is None:
+        a = _PLACEHOLDERS[key] = np.full((1,) * ndim, fill, dtype=dtype)
+    return a
 
 
 def _check_common(reduction, ignore_index, return_grad):
