@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import sys as _sys
 
-from . import losses, metrics, speech
+from ._core import runtime as _runtime
+
+# Make the tbb wheel's library loadable now (a dlopen, ~1 ms; no Numba
+# import), so that Numba picks its fork- and thread-safe TBB layer even when
+# other code runs Numba's parallel code before fastloss's first kernel call.
+_runtime.prepare_threading()
+
+from . import losses, metrics, speech  # noqa: E402
 from ._core.streaming import LossAccumulator
 from .losses import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403

@@ -38,6 +38,7 @@ def _calls(n: int, rng):
 
 
 def measure(sizes=None, reps: int = 200):
+    import fastloss._core.jit  # noqa: F401  (fastloss's threading layer first)
     import numba
 
     import fastloss._core.driver as driver

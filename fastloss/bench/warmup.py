@@ -40,7 +40,7 @@ def calls(families=None) -> list:
 
 
 def run_here(families=None, progress=True) -> int:
-    plan = calls(families)
+    plan = calls(families or FAMILIES)
     for i, (case, shape) in enumerate(plan):
         if progress:
             print(f"[{i + 1}/{len(plan)}] {case.group(shape)}", file=sys.stderr, flush=True)
@@ -52,7 +52,9 @@ def run_here(families=None, progress=True) -> int:
 def warmup(families=None, *, jobs=None, progress=True) -> int:
     """Compile the kernels of ``families`` (default: all) in ``jobs``
     processes (default: one per core); returns the number of calls made."""
-    fams = [f for f in (families or FAMILIES) if f in FAMILIES]
+    fams = list(families) if families else list(FAMILIES)
+    if not fams:
+        return 0
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(fams) <= 1:
         return run_here(fams, progress)
