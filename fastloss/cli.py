@@ -92,7 +92,7 @@ def _warmup(args) -> int:
 
     t0 = time.perf_counter()
     families = args.family or None
-    n = warmup.warmup(families, jobs=args.jobs, progress=not args.no_progress)
+    n = warmup.warmup(families, jobs=args.jobs, progress=not args.no_progress, quick=args.quick)
     print(f"warmed up {n} kernel calls in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
@@ -114,7 +114,7 @@ def _bench(args) -> int:
 
         t0 = time.perf_counter()
         print("first run: compiling the kernels once (cached on disk for every later run)", file=sys.stderr)
-        warmup.warmup(args.family or None, jobs=None, progress=not args.no_progress)
+        warmup.warmup(args.family or None, jobs=None, progress=not args.no_progress, quick=args.quick)
         print(f"compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     if not plan:
         print("nothing to run: check --family/--func", file=sys.stderr)
@@ -163,6 +163,7 @@ def main(argv=None) -> int:
     w = sub.add_parser("warmup", help="compile (or load) the kernels ahead of time, in parallel processes")
     w.add_argument("--family", action="append", help="only this family (repeatable); default: all")
     w.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
+    w.add_argument("--quick", action="store_true", help="only what `fastloss bench --quick` calls")
     w.add_argument("--no-progress", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.command == "info":

@@ -218,14 +218,15 @@ def as_int_array(a, name: str) -> np.ndarray:
     raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
 
 
-def check_labels(labels: np.ndarray, name: str, n_classes: int, *, ignore_index: int | None = None) -> None:
+def check_labels(labels: np.ndarray, name: str, n_classes: int, *, ignore_index: int | None = None) -> bool:
     """Every label in [0, n_classes) (or equal to ``ignore_index``); the error
-    names the first offending position."""
+    names the first offending position.  Returns True when every label is in
+    range (then none equals an out-of-range ``ignore_index``)."""
     if labels.size == 0:
-        return
+        return True
     # Fast path (the common case, two reductions): every label in range.
     if labels.min() >= 0 and labels.max() < n_classes:
-        return
+        return True
     bad = (labels < 0) | (labels >= n_classes)
     if ignore_index is not None:
         bad &= labels != ignore_index
@@ -237,6 +238,7 @@ def check_labels(labels: np.ndarray, name: str, n_classes: int, *, ignore_index:
             + (f" or equal ignore_index={ignore_index}" if ignore_index is not None else "")
             + f", got {labels[pos]} at position {pos}"
         )
+    return False
 
 
 def iter_lengths(x: Iterable, name: str) -> np.ndarray:

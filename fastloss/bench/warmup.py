@@ -26,12 +26,16 @@ def _size(params: dict) -> int:
     return n
 
 
-def calls(families=None) -> list:
-    """(case, shape) pairs to run: per case, the smallest shape of each dtype."""
+def calls(families=None, quick=False) -> list:
+    """(case, shape) pairs to run: per case, the smallest shape of each dtype
+    (of the ``--quick`` shapes only, with ``quick``: what ``fastloss bench
+    --quick`` will call, nothing more)."""
     out = []
     for case in all_cases(tuple(families) if families else FAMILIES):
         best = {}
         for shape in case.shapes:
+            if quick and not shape.quick:
+                continue
             key = str(shape.params.get("dtype", ""))
             if key not in best or _size(shape.params) < _size(best[key].params):
                 best[key] = shape
@@ -39,8 +43,8 @@ def calls(families=None) -> list:
     return out
 
 
-def run_here(families=None, progress=True) -> int:
-    plan = calls(families or FAMILIES)
+def run_here(families=None, progress=True, quick=False) -> int:
+    plan = calls(families or FAMILIES, quick)
     for i, (case, shape) in enumerate(plan):
         if progress:
             print(f"[{i + 1}/{len(plan)}] {case.group(shape)}", file=sys.stderr, flush=True)
@@ -49,7 +53,7 @@ def run_here(families=None, progress=True) -> int:
     return len(plan)
 
 
-def warmup(families=None, *, jobs=None, progress=True) -> int:
+def warmup(families=None, *, jobs=None, progress=True, quick=False) -> int:
     """Compile the kernels of ``families`` (default: all) in ``jobs``
     processes (default: one per core); returns the number of calls made."""
     fams = list(families) if families else list(FAMILIES)
@@ -57,9 +61,9 @@ def warmup(families=None, *, jobs=None, progress=True) -> int:
         return 0
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(fams) <= 1:
-        return run_here(fams, progress)
-    # Longest first: ctc and classification compile the most specialisations.
-    order = sorted(fams, key=lambda f: -len(calls([f])))
+        return run_here(fams, progress, quick)
+    # Longest first: the families with the most specialisations to compile.
+    order = sorted(fams, key=lambda f: -len(calls([f], quick)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")])))
     running, done, total = [], 0, 0
     pending = list(order)
@@ -68,6 +72,7 @@ def warmup(families=None, *, jobs=None, progress=True) -> int:
         while pending and len(running) < jobs:
             fam = pending.pop(0)
             cmd = [sys.executable, "-m", "fastloss", "warmup", "--jobs", "1", "--no-progress", "--family", fam]
+            cmd += ["--quick"] if quick else []
             running.append((fam, subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
         time.sleep(0.05)
         for item in list(running):
@@ -79,7 +84,7 @@ def warmup(families=None, *, jobs=None, progress=True) -> int:
             err = proc.stderr.read()
             if proc.returncode != 0:
                 failed.append((fam, err.strip().splitlines()[-1:] or ["?"]))
-            total += len(calls([fam]))
+            total += len(calls([fam], quick))
             if progress:
                 print(f"[{done}/{len(order)}] {fam} compiled", file=sys.stderr, flush=True)
     if failed:

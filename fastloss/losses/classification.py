@@ -285,7 +285,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, return_grad=Fal
 class _Rows:
     """Softmax-loss arguments normalised to rows: x2 (R, C) C-contiguous."""
 
-    __slots__ = ("x", "x2", "dtype", "C", "tgt", "t2", "soft", "cw", "shape_out", "kdim", "moved_shape")
+    __slots__ = ("x", "x2", "dtype", "C", "tgt", "t2", "soft", "cw", "shape_out", "kdim", "moved_shape", "in_range")
 
 
 def _check_classes(x):
@@ -332,7 +332,7 @@ def _prepare_rows(input, target, weight, ignore_index, name, allow_soft, wname="
         if tg.shape != idx_shape:
             raise ValueError(f"target of class indices must have shape {idx_shape} for input of shape {x.shape}, got {tg.shape}")
         ign = _checks.check_int(ignore_index, "ignore_index")
-        _checks.check_labels(tg, "target", C, ignore_index=ign)
+        r.in_range = _checks.check_labels(tg, "target", C, ignore_index=ign)
         r.soft = False
     else:
         raise TypeError(f"target must be an integer array of class indices or a float array of probabilities, got dtype {tg.dtype}")
@@ -359,8 +359,8 @@ def _prepare_rows(input, target, weight, ignore_index, name, allow_soft, wname="
 def _denominator(r: _Rows, ign: int) -> float:
     if r.soft:
         return float(r.x2.shape[0])
-    if r.cw is None and not 0 <= ign < r.C and (r.tgt.size == 0 or r.tgt.min() >= 0):
-        return float(r.tgt.size)  # no label can equal an out-of-range ignore_index
+    if r.cw is None and not 0 <= ign < r.C and getattr(r, "in_range", False):
+        return float(r.tgt.size)  # all labels in [0, C): none equals an out-of-range ignore_index
     valid = r.tgt != ign
     if r.cw is None:
         return float(np.count_nonzero(valid))
