@@ -206,7 +206,9 @@ def test_install_sequence_leaves_nothing(tmp_path):
     import shutil
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=600)
+    # --without-pip: pip and setuptools come from this environment too (a
+    # venv's bundled setuptools may be too old to build a wheel offline).
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=600)
     py = str(venv / "bin" / "python")
     # The dependencies (numpy, numba, tbb, ...) come from this environment's
     # site-packages, appended to the new venv's path (offline CI); its .pth
@@ -226,7 +228,9 @@ def test_install_sequence_leaves_nothing(tmp_path):
     elsewhere.mkdir()
 
     def sh(*args, cwd=elsewhere, check=True):
-        return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=check)
+        proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+        assert not check or proc.returncode == 0, f"{args}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        return proc
 
     def site_dir():
         return sh(py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()

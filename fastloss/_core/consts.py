@@ -30,8 +30,11 @@ MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
 # Below these sizes (elements of the whole call) a parallel kernel runs on the
 # calling thread alone (fastloss._core.jit.launch): a parallel region costs
 # more than it saves there, and its latency would depend on whatever else keeps
-# the cores busy.  Measured crossovers (1 vs 2 threads, same compiled kernel;
-# `python -m fastloss.bench.thresholds`, docs/benchmarks.md), rounded down.
+# the cores busy.  Set from `python -m fastloss.bench.thresholds` (1 vs all
+# threads, same compiled kernel): on the loaded 2-core test machine no size up
+# to 2^19 ran faster on 2 threads, so 2^15 (~10-40 us of serial work, a few
+# times a parallel region's cost) is an estimate until measured on a quiet
+# machine (docs/benchmarks.md).
 SERIAL_BELOW_ELEMENTWISE = 1 << 15
 SERIAL_BELOW_ROWS = 1 << 15
 SERIAL_BELOW_SOFTMAX = 1 << 15
