@@ -33,6 +33,8 @@ def _inputs(seed: int, small: bool):
         "a": rng.standard_normal((N, 16)), "b": rng.standard_normal((N, 16)), "c": rng.standard_normal((N, 16)),
         "lp": lp, "tg": rng.integers(1, K, (B, S)), "il": np.full(B, T), "tl": rng.integers(1, S + 1, B),
         "score": rng.random(n), "truth": rng.integers(0, 2, n),
+        "rl": rng.standard_normal((B, T // 2, S + 1, K)).astype(np.float32), "rt": rng.integers(1, K, (B, S)),
+        "rtl": np.full(B, T // 2), "rul": np.full(B, S),
         "ref": ["the cat sat on the mat"] * (4 if small else 64), "hyp": ["the cat sit on mat"] * (4 if small else 64),
     }
 
@@ -46,6 +48,7 @@ FAMILY_CALLS = {
     "margin": lambda d: fastloss.multi_margin_loss(d["logits"], d["labels"], return_grad=True),
     "embedding": lambda d: fastloss.triplet_margin_loss(d["a"], d["b"], d["c"], return_grad=True),
     "ctc": lambda d: fastloss.ctc_loss(d["lp"], d["tg"], d["il"], d["tl"], return_grad=True),
+    "rnnt": lambda d: fastloss.rnnt_loss(d["rl"], d["rt"], d["rtl"], d["rul"], blank=0, return_grad=True),
     "decode": lambda d: tuple(map(tuple, fastloss.ctc_greedy_decode(d["lp"]))),
     "text": lambda d: (fastloss.wer(d["ref"], d["hyp"]), fastloss.cer(d["ref"], d["hyp"])),
     "ranking": lambda d: (fastloss.roc_auc(d["truth"], d["score"]), fastloss.average_precision(d["truth"], d["score"])),

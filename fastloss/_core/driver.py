@@ -28,7 +28,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .checks import is_direct  # noqa: F401  (re-exported)
 from .consts import CHUNK, SERIAL_BELOW_ELEMENTWISE, SERIAL_BELOW_ROWS
 
 #: Elements per block on the buffered path (8 MiB of float64 per operand).
