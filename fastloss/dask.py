@@ -78,14 +78,14 @@ def _block(x):
     return x
 
 
-def _nrows(x) -> int:
-    return x.shape[0] if hasattr(x, "shape") else len(x)
+def _nrows(x, axis=0) -> int:
+    return x.shape[axis] if hasattr(x, "shape") else len(x)
 
 
-def _update_task(factory, update, update_kw, names, *blocks):
+def _update_task(factory, update, update_kw, names, axes, *blocks):
     """One partition -> one state (module level: pickles by reference)."""
     blocks = [_block(b) for b in blocks]
-    n = [_nrows(b) for b in blocks]
+    n = [_nrows(b, ax) for b, ax in zip(blocks, axes)]
     if any(k != n[0] for k in n):
         raise ValueError(
             "partitions are not aligned: " + ", ".join(f"{nm} has {k} rows" for nm, k in zip(names, n))
@@ -183,11 +183,9 @@ def _partitions(inputs):
         if _is_dask(obj) and not isinstance(obj, da.Array):
             raise TypeError(f"{nm}: unsupported Dask collection {type(obj).__name__} (use a dask array, dataframe or bag)")
         if not isinstance(obj, da.Array) and frames:
-            # A NumPy array beside a DataFrame: chunk it like the frame's partitions.
-            lengths = dask.compute(*[f.map_partitions(len) if _is_frame(f) else f.count() for f in frames[:1]])
             raise TypeError(
-                f"{nm} is an in-memory array but the other inputs are partitioned DataFrames/Bags; "
-                f"pass it as a dask collection with the same partitions ({lengths})"
+                f"{nm} is an in-memory array but other inputs are partitioned DataFrames/Bags; pass it as a "
+                "dask collection with the same partitions"
             )
         arr = _as_dask_array(obj, nm, axis, ref)
         if ref is not None and not any(math.isnan(c) for c in arr.chunks[axis]) and arr.chunks[axis] != ref:
@@ -207,18 +205,18 @@ def _partitions(inputs):
             + ", ".join(f"{nm}: {len(p)}" for nm, p in zip(names, parts))
             + " (rechunk/repartition them alike)"
         )
-    return parts, names
+    return parts, names, tuple(axis for _, _, axis in inputs)
 
 
 def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
             name="fastloss"):
     """Per-partition states, a merge tree, one finishing call: a Delayed."""
     k = _check_split_every(split_every)
-    parts, names = _partitions(inputs)
+    parts, names, axes = _partitions(inputs)
     token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, *[p for p in parts])
     upd = delayed(_update_task, pure=True)
     states = [
-        upd(factory, update, update_kw or {}, tuple(names), *row, dask_key_name=f"{name}-state-{token}-{i}")
+        upd(factory, update, update_kw or {}, tuple(names), axes, *row, dask_key_name=f"{name}-state-{token}-{i}")
         for i, row in enumerate(zip(*parts))
     ]
     if not states:
@@ -449,3 +447,528 @@ def _none_kw_block(name, options, n_arr, chunked, *blocks):
 for _name in _LOSSES:
     globals()[_name] = _make_loss(_name)
 del _name
+
+
+# ---------------------------------------------------------------- shared finishing steps
+
+
+def _call(state, *, method, kwargs=None):
+    """``getattr(state, method)(**kwargs)`` (module level: pickles)."""
+    return getattr(state, method)(**(kwargs or {}))
+
+
+def _label_inputs(a, b, sample_weight, names=("y_true", "y_pred")):
+    inputs = [(a, names[0], 0), (b, names[1], 0)]
+    if sample_weight is not None:
+        inputs.append((sample_weight, "sample_weight", 0))
+    return inputs
+
+
+def _weighted_update(acc, a, b, w=None):
+    acc.update(a, b, sample_weight=w)
+
+
+# ---------------------------------------------------------------- confusion-matrix metrics
+
+
+def confusion_matrix(y_true, y_pred, *, num_classes=None, labels=None, sample_weight=None, normalize=None,
+                     split_every=None):
+    """Lazy :func:`fastloss.confusion_matrix` (a Delayed ndarray).
+
+    Each partition becomes a :class:`fastloss.metrics.ConfusionMatrix` state
+    (labels seen and a K x K count matrix); the states are merged in a tree.
+    Equal to the single-process call (integer counts exactly).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> fd.confusion_matrix(np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])).compute(scheduler="sync")
+    array([[1, 0, 0],
+           [0, 0, 1],
+           [0, 1, 1]])
+    """
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError(f"normalize must be one of None, 'true', 'pred', 'all', got {normalize!r}")
+    if num_classes is not None and labels is not None:
+        raise TypeError("pass num_classes or labels, not both")
+    factory = functools.partial(_st.ConfusionMatrix, num_classes)
+    factory()  # checks num_classes now, not in a task
+    return _reduce(factory, _label_inputs(y_true, y_pred, sample_weight), update=_weighted_update,
+                   finish=_call, finish_kw={"method": "result", "kwargs": {"labels": labels, "normalize": normalize}},
+                   split_every=split_every, name="fastloss-confusion_matrix")
+
+
+def precision_recall_fscore(y_true, y_pred, *, average=None, beta=1.0, labels=None, pos_label=1,
+                            zero_division="warn", sample_weight=None, split_every=None):
+    """Lazy :func:`fastloss.precision_recall_fscore` (a Delayed tuple
+    ``(precision, recall, fscore, support)``), every ``average`` included,
+    read off the merged confusion-matrix state.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> p, r, f, s = fd.precision_recall_fscore(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2])).compute()
+    >>> p, s
+    (array([1. , 1. , 0.5]), array([1, 2, 1]))
+    """
+    if average not in (None, "binary", "micro", "macro", "weighted"):
+        raise ValueError(f"average must be one of [None, 'binary', 'micro', 'macro', 'weighted'], got {average!r}")
+    kwargs = dict(average=average, beta=beta, labels=labels, pos_label=pos_label, zero_division=zero_division)
+    return _reduce(_st.ConfusionMatrix, _label_inputs(y_true, y_pred, sample_weight), update=_weighted_update,
+                   finish=_call, finish_kw={"method": "precision_recall_fscore", "kwargs": kwargs},
+                   split_every=split_every, name="fastloss-precision_recall_fscore")
+
+
+def _class_update(acc, y):
+    acc.update(y, y)
+
+
+def _class_weights(state, *, method, beta):
+    counts = np.diagonal(state.counts).astype(np.float64)
+    if counts.size == 0:
+        raise ValueError("y is empty: need at least one sample to weight the classes")
+    if method == "balanced":
+        return counts.sum() / (counts.size * counts)
+    eff = -np.expm1(counts * math.log(beta)) if beta > 0 else np.ones_like(counts)
+    w = (1.0 - beta) / eff
+    return w * (counts.size / w.sum())
+
+
+def class_weights(y, *, method="balanced", beta=0.999, split_every=None):
+    """Lazy :func:`fastloss.class_weights` (a Delayed ndarray), from the
+    merged class counts.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> fd.class_weights(np.array([0, 0, 0, 1])).compute()
+    array([0.66666667, 2.        ])
+    """
+    if method not in ("balanced", "effective_number"):
+        raise ValueError(f"method must be 'balanced' or 'effective_number', got {method!r}")
+    from fastloss import _checks
+
+    b = _checks.check_scalar(beta, "beta", low=0.0, high=1.0, high_open=True) if method != "balanced" else beta
+    return _reduce(_st.ConfusionMatrix, [(y, "y", 0)], update=_class_update, finish=_class_weights,
+                   finish_kw={"method": method, "beta": b}, split_every=split_every, name="fastloss-class_weights")
+
+
+# ---------------------------------------------------------------- curves
+
+
+class OvrCurves(_st.Metric):
+    """One-vs-rest exact curves of ``(N, C)`` scores (one
+    :class:`~fastloss.metrics.ExactCurve` per column, column k positive for
+    label ``classes[k]``), the labels seen, and with ``micro=True`` the curve
+    of the flattened indicator; used by :func:`roc_auc` and
+    :func:`average_precision` for multi-class data."""
+
+    _config = ("classes", "micro", "max_state_bytes")
+    _arrays = ("seen",)
+
+    def __init__(self, classes, micro=False, max_state_bytes=None):
+        self.classes = np.asarray(classes)
+        self.micro = bool(micro)
+        self.max_state_bytes = max_state_bytes
+        super().__init__()
+
+    def _init(self):
+        self.seen = self.classes[:0].copy()
+        self.curves = [_st.ExactCurve(c, max_state_bytes=self.max_state_bytes) for c in self.classes.tolist()]
+        self.flat = _st.ExactCurve(1, max_state_bytes=self.max_state_bytes)
+
+    def update(self, y_true, y_score, *, sample_weight=None):
+        s = np.asarray(y_score)
+        y = np.asarray(y_true)
+        if s.ndim != 2 or s.shape[1] != self.classes.size:
+            raise ValueError(f"y_score must have shape (N, {self.classes.size}), got {s.shape}")
+        if s.shape[0] and not np.allclose(1, s.sum(axis=1)):
+            raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should "
+                             "sum up to 1.0 over classes")
+        self.seen = np.union1d(self.seen, np.unique(y))
+        for k, c in enumerate(self.curves):
+            c.update(y, np.ascontiguousarray(s[:, k]), sample_weight=sample_weight)
+        if self.micro:
+            ind = (y[:, None] == self.classes[None, :]).ravel()
+            w = None if sample_weight is None else np.repeat(np.asarray(sample_weight, dtype=np.float64), s.shape[1])
+            self.flat.update(ind, s.ravel(), sample_weight=w)
+        return self
+
+    def _merge(self, other):
+        self.seen = np.union1d(self.seen, other.seen)
+        for a, b in zip(self.curves, other.curves):
+            a.merge(b)
+        self.flat.merge(other.flat)
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+    @classmethod
+    def merge_all(cls, metrics):
+        metrics = list(metrics)
+        out = metrics[0].copy()
+        out.seen = functools.reduce(np.union1d, [m.seen for m in metrics])
+        out.curves = [_st.ExactCurve.merge_all(cs) for cs in zip(*[m.curves for m in metrics])]
+        out.flat = _st.ExactCurve.merge_all([m.flat for m in metrics])
+        return out
+
+    def to_state(self):
+        raise NotImplementedError("OvrCurves carries a list of ExactCurve states: use [c.to_state() for c in m.curves]")
+
+    def average(self, metric, average):
+        extra = np.setdiff1d(self.seen, self.classes)
+        if extra.size:
+            raise ValueError(f"y_true contains labels not in 'labels' (the y_score columns): {extra[:10].tolist()}")
+        if average == "micro":
+            return float(getattr(self.flat, metric)())
+        out = np.array([getattr(c, metric)() for c in self.curves])
+        if average is None:
+            return out
+        if average == "weighted":
+            weight = np.array([c.pos.sum() for c in self.curves])
+            if np.isclose(weight.sum(), 0.0):
+                return 0
+            out[weight == 0] = 0
+            return float(np.average(out, weights=weight))
+        return float(np.average(out))
+
+    @property
+    def nbytes(self):
+        return sum(c.nbytes for c in self.curves) + self.flat.nbytes
+
+
+def _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range):
+    if method not in ("exact", "binned"):
+        raise ValueError(f"method must be 'exact' or 'binned', got {method!r}")
+    if method == "exact":
+        factory = functools.partial(_st.ExactCurve, pos_label, max_state_bytes=max_state_bytes)
+    else:
+        factory = functools.partial(_fl.CurveAccumulator, num_thresholds, score_range=score_range, pos_label=pos_label)
+    factory()
+    return factory
+
+
+def _binned_update(acc, y, s, w=None):
+    acc.update(y, s, w)
+
+
+def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight, labels, method, max_state_bytes,
+                  num_thresholds, score_range, split_every, kwargs=None):
+    if average not in ("macro", "weighted", "micro", None):
+        raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
+    inputs = _label_inputs(y_true, y_score, sample_weight, ("y_true", "y_score"))
+    if len(_shape(y_score)) == 2 and _shape(y_score)[1] > 1:
+        if method != "exact":
+            raise ValueError("multi-class (N, C) scores take method='exact'")
+        classes = np.arange(_shape(y_score)[1]) if labels is None else np.asarray(labels)
+        if classes.ndim != 1 or classes.size != _shape(y_score)[1]:
+            raise ValueError(f"labels must list the {_shape(y_score)[1]} classes of the y_score columns, got {labels!r}")
+        factory = functools.partial(OvrCurves, classes, average == "micro", max_state_bytes)
+        return _reduce(factory, inputs, update=_weighted_update, finish=_call,
+                       finish_kw={"method": "average", "kwargs": {"metric": metric, "average": average}},
+                       split_every=split_every, name=f"fastloss-{metric}")
+    if len(_shape(y_score)) != 1:
+        raise ValueError(f"y_score must be (N,) (binary) or (N, C), got shape {_shape(y_score)}")
+    factory = _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range)
+    return _reduce(factory, inputs, update=_weighted_update if method == "exact" else _binned_update,
+                   finish=_call, finish_kw={"method": metric, "kwargs": kwargs or {}},
+                   split_every=split_every, name=f"fastloss-{metric}")
+
+
+def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weight=None, labels=None, pos_label=1,
+            max_fpr=None, method="exact", max_state_bytes=MAX_STATE_BYTES, num_thresholds=1000, score_range=(0.0, 1.0),
+            split_every=None):
+    """Lazy, exact :func:`fastloss.roc_auc` (a Delayed float, or ndarray with
+    ``average=None``).
+
+    Binary (``y_score`` ``(N,)``): samples labelled ``pos_label`` (default 1)
+    are positive.  Multi-class ``(N, C)`` probabilities: one-vs-rest, columns
+    for ``labels`` (default ``0 .. C-1``; a label of ``y_true`` outside them
+    is a ``ValueError``), ``average`` as scikit-learn.
+
+    ``method='exact'`` (default): per partition, the sorted distinct scores
+    with their positive and negative weights (:class:`ExactCurve`), merged
+    in a tree; equal to scikit-learn on the concatenated data, ties and
+    weights included.  A state larger than ``max_state_bytes`` (24 bytes per
+    distinct score, default 1 GiB) raises
+    :class:`fastloss.metrics.StateTooLargeError`.  ``method='binned'``: a
+    fixed-size :class:`fastloss.CurveAccumulator` of ``num_thresholds``
+    thresholds over ``score_range`` (approximate; its error bound via
+    :func:`accumulate`).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> fd.roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).compute()
+    0.75
+    """
+    if multi_class != "ovr":
+        raise NotImplementedError(f"fastloss.dask.roc_auc supports multi_class='ovr', got {multi_class!r}")
+    if max_fpr is not None and max_fpr != 1:
+        raise NotImplementedError("fastloss.dask.roc_auc does not take max_fpr; use roc_curve() and integrate")
+    return _curve_metric("roc_auc", y_true, y_score, average=average, pos_label=pos_label,
+                         sample_weight=sample_weight, labels=labels, method=method, max_state_bytes=max_state_bytes,
+                         num_thresholds=num_thresholds, score_range=score_range, split_every=split_every)
+
+
+def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_weight=None, labels=None,
+                      method="exact", max_state_bytes=MAX_STATE_BYTES, num_thresholds=1000, score_range=(0.0, 1.0),
+                      split_every=None):
+    """Lazy, exact :func:`fastloss.average_precision` (a Delayed float); the
+    arguments and methods are those of :func:`roc_auc`.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> round(fd.average_precision(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).compute(), 6)
+    0.833333
+    """
+    return _curve_metric("average_precision", y_true, y_score, average=average, pos_label=pos_label,
+                         sample_weight=sample_weight, labels=labels, method=method, max_state_bytes=max_state_bytes,
+                         num_thresholds=num_thresholds, score_range=score_range, split_every=split_every)
+
+
+def roc_curve(y_true, y_score, *, pos_label=1, sample_weight=None, drop_intermediate=True, method="exact",
+              max_state_bytes=MAX_STATE_BYTES, num_thresholds=1000, score_range=(0.0, 1.0), split_every=None):
+    """Lazy, exact :func:`fastloss.roc_curve`: a Delayed ``(fpr, tpr,
+    thresholds)`` (binary; ``pos_label`` default 1).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> fpr, tpr, thr = fd.roc_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).compute()
+    >>> fpr, tpr
+    (array([0. , 0. , 0.5, 0.5, 1. ]), array([0. , 0.5, 0.5, 1. , 1. ]))
+    """
+    if len(_shape(y_score)) != 1:
+        raise ValueError(f"y_score must be 1-D (binary), got shape {_shape(y_score)}")
+    return _curve_metric("roc_curve", y_true, y_score, average="macro", pos_label=pos_label,
+                         sample_weight=sample_weight, labels=None, method=method, max_state_bytes=max_state_bytes,
+                         num_thresholds=num_thresholds, score_range=score_range, split_every=split_every,
+                         kwargs={"drop_intermediate": drop_intermediate})
+
+
+def precision_recall_curve(y_true, y_score, *, pos_label=1, sample_weight=None, drop_intermediate=False,
+                           method="exact", max_state_bytes=MAX_STATE_BYTES, num_thresholds=1000,
+                           score_range=(0.0, 1.0), split_every=None):
+    """Lazy, exact :func:`fastloss.precision_recall_curve`: a Delayed
+    ``(precision, recall, thresholds)`` (binary; ``pos_label`` default 1).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> p, r, t = fd.precision_recall_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).compute()
+    >>> r
+    array([1. , 1. , 0.5, 0.5, 0. ])
+    """
+    if len(_shape(y_score)) != 1:
+        raise ValueError(f"y_score must be 1-D (binary), got shape {_shape(y_score)}")
+    return _curve_metric("precision_recall_curve", y_true, y_score, average="macro", pos_label=pos_label,
+                         sample_weight=sample_weight, labels=None, method=method, max_state_bytes=max_state_bytes,
+                         num_thresholds=num_thresholds, score_range=score_range, split_every=split_every,
+                         kwargs={"drop_intermediate": drop_intermediate})
+
+
+# ---------------------------------------------------------------- OOD
+
+
+def _ood_update(acc, scores, *, positive):
+    s = np.asarray(scores)
+    if s.ndim != 1:
+        raise ValueError(f"{'scores_in' if positive else 'scores_out'} must be 1-D, got shape {s.shape}")
+    if s.dtype.kind not in "iuf":
+        raise TypeError(f"{'scores_in' if positive else 'scores_out'} must be real numbers, got dtype {s.dtype}")
+    if s.dtype.kind == "f" and np.isnan(s).any():
+        raise ValueError(f"{'scores_in' if positive else 'scores_out'} contains NaN")
+    u, w = _st._distinct(np.sort(s.astype(np.float64)), None)  # +-inf are ordinary extreme scores here
+    z = np.zeros(u.size)
+    acc._add(u, w, z) if positive else acc._add(u, z, w)
+
+
+def _ood_finish(cin, cout):
+    if cin.count == 0 or cout.count == 0:
+        raise ValueError(f"scores_in and scores_out must be non-empty, got {cin.count:g} and {cout.count:g} scores")
+    c = cin.merge(cout)
+    return {
+        "auroc": c.roc_auc(),
+        "aupr_in": c.average_precision(),
+        "aupr_out": c.reversed().average_precision(),
+        "fpr_at_95_tpr": c.fpr_at_tpr(0.95),
+    }
+
+
+def ood_metrics(scores_in, scores_out, *, max_state_bytes=MAX_STATE_BYTES, split_every=None):
+    """Lazy, exact :func:`fastloss.ood_metrics` (a Delayed dict: AUROC,
+    AUPR-In, AUPR-Out, FPR at 95% TPR) from two collections of scores.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> m = fd.ood_metrics(np.array([3.0, 2.0, 1.0]), np.array([2.0, 0.0])).compute()
+    >>> {k: round(v, 4) for k, v in m.items()}
+    {'auroc': 0.75, 'aupr_in': 0.8056, 'aupr_out': 0.75, 'fpr_at_95_tpr': 0.5}
+    """
+    factory = functools.partial(_st.ExactCurve, 1, max_state_bytes=max_state_bytes)
+    parts = []
+    for x, nm, pos in ((scores_in, "scores_in", True), (scores_out, "scores_out", False)):
+        if len(_shape(x)) != 1:
+            raise ValueError(f"{nm} must be 1-D, got shape {_shape(x)}")
+        parts.append(_reduce(factory, [(x, nm, 0)], update=functools.partial(_ood_update, positive=pos),
+                             split_every=split_every, name=f"fastloss-ood-{nm}"))
+    return delayed(_ood_finish, pure=True)(*parts)
+
+
+def _score_block(kind, temperature, x):
+    with single_threaded_kernels():
+        fn = getattr(_fl, kind)
+        return fn(x) if temperature is None else fn(x, temperature=temperature)
+
+
+def _make_score(kind, has_t):
+    def fn(logits, **options):
+        t = options.pop("temperature", 1.0) if has_t else None
+        if options:
+            raise TypeError(f"{kind} got unexpected options {sorted(options)}")
+        x = _as_dask_array(logits, "logits", 0)
+        if x.ndim != 2:
+            raise ValueError(f"logits must be (N, C), got shape {x.shape}")
+        dtype = _float_dtype(x.dtype)
+        return x.map_blocks(functools.partial(_score_block, kind, t), drop_axis=1, dtype=dtype)
+
+    fn.__name__ = fn.__qualname__ = kind
+    fn.__doc__ = (f"Block-wise :func:`fastloss.{kind}` of ``(N, C)`` logits: a dask array ``(N,)`` with the "
+                  "logits' row chunks" + (" (``temperature=`` as the NumPy function)." if has_t else "."))
+    return fn
+
+
+msp_score = _make_score("msp_score", True)
+max_logit_score = _make_score("max_logit_score", False)
+energy_score = _make_score("energy_score", True)
+entropy_score = _make_score("entropy_score", True)
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, finish, finish_kw, name):
+    if strategy != "uniform":
+        raise ValueError(
+            f"fastloss.dask computes calibration with strategy='uniform' (got {strategy!r}): quantile edges depend "
+            "on all the data; compute them first (e.g. dask.array.percentile) and bin in a second pass"
+        )
+    factory = functools.partial(_st.CalibrationBins, n_bins, logits=logits)
+    factory()
+    return _reduce(factory, [(probs_or_logits, "probs_or_logits", 0), (labels, "labels", 0)], finish=finish,
+                   finish_kw=finish_kw, split_every=split_every, name=name)
+
+
+def expected_calibration_error(probs_or_logits, labels, *, n_bins=15, norm="l1", strategy="uniform", logits=False,
+                               split_every=None):
+    """Lazy :func:`fastloss.expected_calibration_error` (a 0-d dask array),
+    from merged per-bin counts and sums (uniform bins).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss.dask as fd
+    >>> p = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    >>> round(float(fd.expected_calibration_error(p, np.array([0, 1, 1]), n_bins=2).compute()), 4)
+    0.0667
+    """
+    from fastloss.calibration import NORMS
+
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
+    d = _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, _call,
+                     {"method": "expected_calibration_error", "kwargs": {"norm": norm}}, "fastloss-ece")
+    return _scalar(d, _float_dtype(getattr(probs_or_logits, "dtype", np.float64)))
+
+
+def reliability_diagram(probs_or_logits, labels, *, n_bins=15, strategy="uniform", logits=False, split_every=None):
+    """Lazy :func:`fastloss.reliability_diagram` (a Delayed
+    ``ReliabilityDiagram``: edges, confidence, accuracy, count per bin)."""
+    return _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, _call,
+                        {"method": "reliability_diagram"}, "fastloss-reliability")
+
+
+# ---------------------------------------------------------------- error rates
+
+
+def _text_update(acc, refs, hyps):
+    acc.update(_strings(refs, "references"), _strings(hyps, "hypotheses"))
+
+
+def _strings(x, name):
+    if isinstance(x, str):
+        return [x]
+    out = list(x)
+    for i, s in enumerate(out):
+        if not isinstance(s, str):
+            raise TypeError(f"{name} must hold str sentences, got {type(s).__name__} at position {i} of a partition")
+    return out
+
+
+def _text_inputs(references, hypotheses):
+    import dask.bag as db
+
+    pair = [references, hypotheses]
+    lazy = [_is_dask(x) for x in pair]
+    if not all(lazy):
+        for i, x in enumerate(pair):
+            if not lazy[i]:
+                seq = [x] if isinstance(x, str) else list(x)
+                if lazy[1 - i]:
+                    raise TypeError("pass references and hypotheses both as dask collections or both in memory")
+                pair[i] = seq
+        if len(pair[0]) != len(pair[1]):
+            raise ValueError(f"references and hypotheses must have the same length, got {len(pair[0])} references "
+                             f"and {len(pair[1])} hypotheses")
+        size = max(1, -(-len(pair[0]) // 16))
+        pair = [db.from_sequence(p, partition_size=size) for p in pair]
+    return [(pair[0], "references", 0), (pair[1], "hypotheses", 0)]
+
+
+def error_rates(references, hypotheses, *, unit="word", split_every=None):
+    """Lazy corpus :func:`fastloss.error_rates` (a Delayed
+    :class:`fastloss.ErrorRates` record) over ``dask.bag``s or
+    ``dask.dataframe`` string columns of sentences (partitioned alike), or
+    lists.  Counts are pooled over the whole corpus, as jiwer's.
+
+    Examples
+    --------
+    >>> import dask.bag as db, fastloss.dask as fd
+    >>> refs = db.from_sequence(["the cat sat", "hello"], npartitions=2)
+    >>> hyps = db.from_sequence(["the cat sat down", "yellow"], npartitions=2)
+    >>> fd.error_rates(refs, hyps).compute().wer
+    0.5
+    """
+    factory = functools.partial(_st.ErrorRates, unit)
+    factory()
+    return _reduce(factory, _text_inputs(references, hypotheses), update=_text_update, finish=_call,
+                   finish_kw={"method": "result"}, split_every=split_every, name="fastloss-error_rates")
+
+
+def _rate(state):
+    return state.result().error_rate
+
+
+def wer(references, hypotheses, *, split_every=None):
+    """Lazy corpus :func:`fastloss.wer` (a Delayed float), as :func:`error_rates`."""
+    return _reduce(functools.partial(_st.ErrorRates, "word"), _text_inputs(references, hypotheses),
+                   update=_text_update, finish=_rate, split_every=split_every, name="fastloss-wer")
+
+
+def cer(references, hypotheses, *, split_every=None):
+    """Lazy corpus :func:`fastloss.cer` (a Delayed float), as :func:`error_rates`."""
+    return _reduce(functools.partial(_st.ErrorRates, "char"), _text_inputs(references, hypotheses),
+                   update=_text_update, finish=_rate, split_every=split_every, name="fastloss-cer")
+
+
+__all__ = [
+    *_LOSSES,
+    "confusion_matrix", "precision_recall_fscore", "class_weights",
+    "roc_auc", "average_precision", "roc_curve", "precision_recall_curve",
+    "ood_metrics", "msp_score", "max_logit_score", "energy_score", "entropy_score",
+    "expected_calibration_error", "reliability_diagram",
+    "error_rates", "wer", "cer",
+    "accumulate", "single_threaded_kernels", "OvrCurves",
+]

@@ -87,6 +87,7 @@ class Metric:
     _config: tuple = ()
     _arrays: tuple = ()  # state entries held as NumPy arrays
     _scalars: tuple = ()  # state entries held as Python scalars / str
+    _label_arrays: tuple = ()  # arrays of labels: their dtype is the data's
 
     def __init__(self):
         self._init()
@@ -131,6 +132,17 @@ class Metric:
         self._merge(other)
         return self
 
+    @classmethod
+    def merge_all(cls, metrics) -> "Metric":
+        """A new metric holding the merged states of ``metrics`` (none modified)."""
+        metrics = list(metrics)
+        if not metrics:
+            raise ValueError("merge_all needs at least one metric")
+        out = metrics[0].copy()
+        for m in metrics[1:]:
+            out.merge(m)
+        return out
+
     def __add__(self, other: "Metric") -> "Metric":
         return self.copy().merge(other)
 
@@ -171,7 +183,10 @@ class Metric:
             raise ValueError(f"state version {state.get('version')!r} is not {_STATE_VERSION}")
         obj = target(**{k: state[k] for k in target._config})
         for k in target._arrays:
-            setattr(obj, k, np.array(state[k], dtype=getattr(obj, k).dtype, copy=True).reshape(np.shape(state[k])))
+            arr = np.array(state[k], copy=True)
+            if k not in target._label_arrays:
+                arr = arr.astype(getattr(obj, k).dtype, copy=False)
+            setattr(obj, k, arr)
         for k in target._scalars:
             setattr(obj, k, state[k])
         obj._check_state()
@@ -236,6 +251,7 @@ class ConfusionMatrix(Metric):
 
     _config = ("num_classes",)
     _arrays = ("values", "counts", "wsum")
+    _label_arrays = ("values",)
     _scalars = ("weighted", "integral")
 
     def __init__(self, num_classes=None):
@@ -491,6 +507,30 @@ class ExactCurve(Metric):
         u, a, b = _union_runs(self.scores, self.pos, self.neg, u, a, b)
         self._budget(u.size)
         self.scores, self.pos, self.neg = u, a, b
+
+    @classmethod
+    def merge_all(cls, metrics) -> "ExactCurve":
+        # One sort of all the runs at once instead of k - 1 pairwise merges.
+        metrics = list(metrics)
+        out = super().merge_all(metrics[:1])
+        rest = metrics[1:]
+        for m in rest:
+            if type(m) is not cls or not out._same_config(m):
+                raise ValueError("merge_all needs ExactCurve objects of one configuration")
+        if rest:
+            u = np.concatenate([out.scores] + [m.scores for m in rest])
+            a = np.concatenate([out.pos] + [m.pos for m in rest])
+            b = np.concatenate([out.neg] + [m.neg for m in rest])
+            order = np.argsort(u, kind="stable")
+            u, a, b = u[order], a[order], b[order]
+            starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if u.size else np.zeros(0, dtype=np.intp)
+            out._budget(starts.size)
+            out.scores = u[starts]
+            out.pos = np.add.reduceat(a, starts) if u.size else a
+            out.neg = np.add.reduceat(b, starts) if u.size else b
+            out.negative_weights = any(m.negative_weights for m in metrics)
+            out.score_dtype = next((m.score_dtype for m in metrics if m.score_dtype), "")
+        return out
 
     def _merge(self, other):
         self._add(other.scores, other.pos, other.neg)
