@@ -149,7 +149,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="time fastloss against NumPy/PyTorch/scikit-learn/jiwer on built-in synthetic data")
     b.add_argument("--quick", action="store_true", help="one small shape per function (~20 s; the very first run also compiles the kernels, in parallel processes)")
-    b.add_argument("--family", action="append", help="only this family (repeatable): regression, classification, embedding, ctc, rnnt, decode, metrics, ood, overhead")
+    b.add_argument("--family", action="append", help="only this family (repeatable): regression, classification, embedding, ctc, rnnt, decode, metrics, ood, overhead; dask (not run by default: starts a 2-worker LocalCluster)")
     b.add_argument("--func", action="append", help="only this function (repeatable), e.g. huber_loss")
     b.add_argument("--library", action="append", help="only these baselines (repeatable), e.g. torch")
     b.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")

@@ -40,8 +40,8 @@ import numpy as np
 from dask.delayed import Delayed, delayed
 
 import fastloss as _fl
-from fastloss import states as _st
-from fastloss.streaming import LossAccumulator
+from fastloss.metrics import states as _st
+from fastloss._core.streaming import LossAccumulator
 
 #: Default fan-in of the merge tree (states are small: 8 per merge keeps the
 #: tree shallow, log_8 of the number of partitions).
@@ -148,6 +148,8 @@ def _as_dask_array(x, name, axis, chunks=None):
             raise ValueError(f"{name} must have a batch axis, got a scalar")
         if a.dtype == object:
             raise TypeError(f"{name} must be an array of numbers or labels, got dtype object")
+        if chunks is not None and a.shape[axis] != sum(chunks):
+            raise ValueError(f"{name} has {a.shape[axis]} rows along axis {axis}, the other inputs {sum(chunks)}")
         want = {i: -1 for i in range(a.ndim)}
         want[axis] = chunks if chunks is not None else "auto"
         arr = da.from_array(a, chunks=want if chunks is None else tuple(
@@ -546,7 +548,7 @@ def class_weights(y, *, method="balanced", beta=0.999, split_every=None):
     """
     if method not in ("balanced", "effective_number"):
         raise ValueError(f"method must be 'balanced' or 'effective_number', got {method!r}")
-    from fastloss import _checks
+    from fastloss._core import checks as _checks
 
     b = _checks.check_scalar(beta, "beta", low=0.0, high=1.0, high_open=True) if method != "balanced" else beta
     return _reduce(_st.ConfusionMatrix, [(y, "y", 0)], update=_class_update, finish=_class_weights,
@@ -874,7 +876,7 @@ def expected_calibration_error(probs_or_logits, labels, *, n_bins=15, norm="l1",
     >>> round(float(fd.expected_calibration_error(p, np.array([0, 1, 1]), n_bins=2).compute()), 4)
     0.0667
     """
-    from fastloss.calibration import NORMS
+    from fastloss.metrics.calibration import NORMS
 
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")

@@ -388,22 +388,28 @@ def _distinct(scores, weights):
     return scores[starts].astype(np.float64), tot
 
 
+def _merge_runs(runs):
+    """Merge sorted distinct-score runs ``(u, a, b)``, adding the weights of
+    equal scores.  The concatenation is a few sorted runs, which the stable
+    sort (timsort) merges in linear time per run."""
+    runs = [r for r in runs if r[0].size]
+    if not runs:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    if len(runs) == 1:
+        return tuple(x.copy() for x in runs[0])
+    u = np.concatenate([r[0] for r in runs])
+    order = np.argsort(u, kind="stable")
+    u = u[order]
+    a = np.concatenate([r[1] for r in runs])[order]
+    b = np.concatenate([r[2] for r in runs])[order]
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    if starts.size == u.size:
+        return u, a, b
+    return u[starts], np.add.reduceat(a, starts), np.add.reduceat(b, starts)
+
+
 def _union_runs(u1, a1, b1, u2, a2, b2):
-    """Merge two sorted distinct-score runs, adding the weights of equal scores."""
-    if u1.size == 0:
-        return u2.copy(), a2.copy(), b2.copy()
-    if u2.size == 0:
-        return u1.copy(), a1.copy(), b1.copy()
-    u = np.union1d(u1, u2)
-    a = np.zeros(u.size)
-    b = np.zeros(u.size)
-    i1 = np.searchsorted(u, u1)
-    i2 = np.searchsorted(u, u2)
-    a[i1] = a1
-    b[i1] = b1
-    a[i2] += a2
-    b[i2] += b2
-    return u, a, b
+    return _merge_runs([(u1, a1, b1), (u2, a2, b2)])
 
 
 class StateTooLargeError(ValueError):
@@ -518,16 +524,9 @@ class ExactCurve(Metric):
             if type(m) is not cls or not out._same_config(m):
                 raise ValueError("merge_all needs ExactCurve objects of one configuration")
         if rest:
-            u = np.concatenate([out.scores] + [m.scores for m in rest])
-            a = np.concatenate([out.pos] + [m.pos for m in rest])
-            b = np.concatenate([out.neg] + [m.neg for m in rest])
-            order = np.argsort(u, kind="stable")
-            u, a, b = u[order], a[order], b[order]
-            starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if u.size else np.zeros(0, dtype=np.intp)
-            out._budget(starts.size)
-            out.scores = u[starts]
-            out.pos = np.add.reduceat(a, starts) if u.size else a
-            out.neg = np.add.reduceat(b, starts) if u.size else b
+            u, a, b = _merge_runs([(m.scores, m.pos, m.neg) for m in [out, *rest]])
+            out._budget(u.size)
+            out.scores, out.pos, out.neg = u, a, b
             out.negative_weights = any(m.negative_weights for m in metrics)
             out.score_dtype = next((m.score_dtype for m in metrics if m.score_dtype), "")
         return out
