@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastloss
@@ -99,6 +99,7 @@ def test_confusion_matrix_any_merge(case, weighted):
                     assert np.asarray(a).dtype == np.asarray(b).dtype
 
 
+@settings(max_examples=15)
 @given(cases)
 def test_calibration_and_error_rates_any_merge(case):
     n, cuts, seed, grouping = case
@@ -152,7 +153,7 @@ def test_bad_merges_and_inputs(rng):
     with pytest.raises(ValueError, match="Mix of label"):
         ConfusionMatrix().update(np.array([1]), np.array([1])).merge(
             ConfusionMatrix().update(np.array(["a"]), np.array(["a"])))
-    with pytest.raises(ValueError, match="num_classes|labels"):
+    with pytest.raises(ValueError, match="y_true must be in"):
         ConfusionMatrix(num_classes=2).update(np.array([0, 2]), np.array([0, 1]))
     with pytest.raises(ValueError, match="NaN"):
         ExactCurve().update(np.array([0, 1]), np.array([0.5, np.nan]))
