@@ -114,10 +114,6 @@ def _merge_task(*states):
     return out
 
 
-def _finish_task(finish, kwargs, state):
-    return finish(state, **kwargs) if finish is not None else state
-
-
 def _check_split_every(split_every):
     if split_every is None:
         return SPLIT_EVERY
@@ -163,8 +159,9 @@ def _as_dask_array(x, name, axis, chunks=None):
 def _partitions(inputs):
     """Aligned partitions of several collections.
 
-    ``inputs``: list of ``(obj, name, axis)``.  Returns ``(parts, names)``
-    with ``parts[i]`` the list of per-partition Delayed/values of input i.
+    ``inputs``: list of ``(obj, name, axis)``.  Returns ``(parts, names,
+    axes, deps)`` with ``parts[i]`` the list of per-partition graph keys of
+    input i and ``deps`` the collections that hold those keys.
     Dask arrays are rechunked to the first known chunking of the batch axis
     (never a silent mismatch); NumPy arrays are wrapped with it; DataFrames,
     Series and Bags are paired partition by partition (the tasks check that
@@ -178,9 +175,12 @@ def _partitions(inputs):
             break
     frames = [obj for obj, _, _ in inputs if _is_frame(obj) or _is_bag(obj)]
     parts = []
+    deps = []
     for obj, nm, axis in inputs:
         if _is_frame(obj) or _is_bag(obj):
-            parts.append(list(obj.to_delayed()))
+            blocks = list(obj.to_delayed())
+            deps.extend(blocks)
+            parts.append([b.key for b in blocks])
             continue
         if _is_dask(obj) and not isinstance(obj, da.Array):
             raise TypeError(f"{nm}: unsupported Dask collection {type(obj).__name__} (use a dask array, dataframe or bag)")
@@ -198,8 +198,13 @@ def _partitions(inputs):
             arr = arr.rechunk({axis: ref})  # aligned with the reference, never silently shifted
         if ref is None and not any(math.isnan(c) for c in arr.chunks[axis]):
             ref, ref_name = arr.chunks[axis], nm
-        blocks = arr.to_delayed()
-        parts.append(list(np.moveaxis(blocks, axis, 0).reshape(blocks.shape[axis], -1)[:, 0]))
+        # The block keys themselves (no Delayed per block: graph building stays
+        # O(partitions) with a small constant).
+        keys = np.empty(arr.numblocks, dtype=object)
+        for idx in np.ndindex(*arr.numblocks):
+            keys[idx] = (arr.name, *idx)
+        deps.append(arr)
+        parts.append(list(np.moveaxis(keys, axis, 0).reshape(arr.numblocks[axis], -1)[:, 0]))
     counts = {len(p) for p in parts}
     if len(counts) > 1:
         raise ValueError(
@@ -207,31 +212,82 @@ def _partitions(inputs):
             + ", ".join(f"{nm}: {len(p)}" for nm, p in zip(names, parts))
             + " (rechunk/repartition them alike)"
         )
-    return parts, names, tuple(axis for _, _, axis in inputs)
+    return parts, names, tuple(axis for _, _, axis in inputs), deps
+
+
+class _Spec:
+    """The static arguments of a partition task, in one object so that Dask
+    never walks into them looking for keys or tasks."""
+
+    __slots__ = ("factory", "update", "update_kw", "names", "axes")
+
+    def __init__(self, factory, update, update_kw, names, axes):
+        self.factory, self.update, self.update_kw, self.names, self.axes = factory, update, update_kw, names, axes
+
+    def __getstate__(self):
+        return (self.factory, self.update, self.update_kw, self.names, self.axes)
+
+    def __setstate__(self, state):
+        self.factory, self.update, self.update_kw, self.names, self.axes = state
+
+
+def _state_task(spec, *blocks):
+    return _update_task(spec.factory, spec.update, spec.update_kw, spec.names, spec.axes, *blocks)
+
+
+class _Finish:
+    """The finishing call's function and keyword arguments (opaque to Dask)."""
+
+    __slots__ = ("fn", "kwargs")
+
+    def __init__(self, fn, kwargs):
+        self.fn, self.kwargs = fn, kwargs
+
+    def __getstate__(self):
+        return (self.fn, self.kwargs)
+
+    def __setstate__(self, state):
+        self.fn, self.kwargs = state
+
+
+def _finish_spec_task(spec, state):
+    return spec.fn(state, **spec.kwargs) if spec.fn is not None else state
 
 
 def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
             name="fastloss"):
-    """Per-partition states, a merge tree, one finishing call: a Delayed."""
+    """Per-partition states, a merge tree, one finishing call: a Delayed.
+
+    The graph is written directly (one task per partition, one per merge,
+    one to finish), all keys named from a token of the inputs and options."""
+    from dask.highlevelgraph import HighLevelGraph
+
     k = _check_split_every(split_every)
-    parts, names, axes = _partitions(inputs)
-    token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, *[p for p in parts])
-    upd = delayed(_update_task, pure=True)
-    states = [
-        upd(factory, update, update_kw or {}, tuple(names), axes, *row, dask_key_name=f"{name}-state-{token}-{i}")
-        for i, row in enumerate(zip(*parts))
-    ]
-    if not states:
-        states = [delayed(factory, pure=True)()]
-    merge = delayed(_merge_task, pure=True)
+    parts, names, axes, deps = _partitions(inputs)
+    spec = _Spec(factory, update, update_kw or {}, tuple(names), axes)
+    token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, parts)
+    base = f"{name}-{token}"
+    dsk = {}
+    keys = []
+    for i, row in enumerate(zip(*parts)):
+        key = (f"{base}-state", i)
+        dsk[key] = (_state_task, spec, *row)
+        keys.append(key)
+    if not keys:
+        dsk[(f"{base}-state", 0)] = (_state_task, spec)
+        keys.append((f"{base}-state", 0))
     level = 0
-    while len(states) > 1:
-        states = [
-            merge(*states[i:i + k], dask_key_name=f"{name}-merge-{token}-{level}-{i // k}")
-            for i in range(0, len(states), k)
-        ]
+    while len(keys) > 1:
+        nxt = []
+        for i in range(0, len(keys), k):
+            key = (f"{base}-merge{level}", i // k)
+            dsk[key] = (_merge_task, *keys[i:i + k])
+            nxt.append(key)
+        keys = nxt
         level += 1
-    return delayed(_finish_task, pure=True)(finish, finish_kw or {}, states[0], dask_key_name=f"{name}-{token}")
+    dsk[base] = (_finish_spec_task, _Finish(finish, finish_kw or {}), keys[0])
+    graph = HighLevelGraph.from_collections(base, dsk, dependencies=deps)
+    return Delayed(base, graph)
 
 
 def _scalar(d: Delayed, dtype) -> da.Array:
@@ -372,7 +428,7 @@ def _make_loss(name):
             if w is not None and np.ndim(w) == np.ndim(first) and np.ndim(w) >= 1 and _shape(w)[0] == nrows:
                 inputs.append((options.pop(kw), kw, 0))
         chunked = [nm for _, nm, _ in inputs[n_arrays:]]
-        dtype = _float_dtype(getattr(first, "dtype", np.asarray(first).dtype))
+        dtype = _float_dtype(first.dtype if hasattr(first, "dtype") else np.asarray(first).dtype)
         if reduction == "none":
             return _none(name, inputs, chunked, options, kind, dtype)
         update = functools.partial(_loss_update, tuple(chunked))

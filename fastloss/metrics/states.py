@@ -388,28 +388,54 @@ def _distinct(scores, weights):
     return scores[starts].astype(np.float64), tot
 
 
+def _kernels():
+    # Imported on first use: importing fastloss must not import Numba.
+    from .._kernels.metrics import states
+
+    return states
+
+
+def _merge2(r1, r2):
+    u1, a1, b1 = r1
+    u2, a2, b2 = r2
+    n = u1.size + u2.size
+    u, a, b = np.empty(n), np.empty(n), np.empty(n)
+    m = _kernels().merge_runs(u1, a1, b1, u2, a2, b2, u, a, b)
+    return u[:m], a[:m], b[:m]
+
+
 def _merge_runs(runs):
     """Merge sorted distinct-score runs ``(u, a, b)``, adding the weights of
-    equal scores.  The concatenation is a few sorted runs, which the stable
-    sort (timsort) merges in linear time per run."""
+    equal scores: pairwise in a balanced tree of linear merges, O(n log k)."""
     runs = [r for r in runs if r[0].size]
     if not runs:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     if len(runs) == 1:
         return tuple(x.copy() for x in runs[0])
-    u = np.concatenate([r[0] for r in runs])
-    order = np.argsort(u, kind="stable")
-    u = u[order]
-    a = np.concatenate([r[1] for r in runs])[order]
-    b = np.concatenate([r[2] for r in runs])[order]
-    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
-    if starts.size == u.size:
-        return u, a, b
-    return u[starts], np.add.reduceat(a, starts), np.add.reduceat(b, starts)
+    while len(runs) > 1:
+        runs = [_merge2(runs[i], runs[i + 1]) if i + 1 < len(runs) else runs[i] for i in range(0, len(runs), 2)]
+    return runs[0]
 
 
 def _union_runs(u1, a1, b1, u2, a2, b2):
     return _merge_runs([(u1, a1, b1), (u2, a2, b2)])
+
+
+def _run_of_batch(s, ybin, w):
+    """The run of one batch: each class sorted, then one merging walk."""
+    if w is None:
+        ps, ns, pw, nw = np.sort(s[ybin]), np.sort(s[~ybin]), _NO_W, _NO_W
+    else:
+        ps, ns = s[ybin], s[~ybin]
+        op, on = np.argsort(ps, kind="stable"), np.argsort(ns, kind="stable")
+        ps, ns, pw, nw = ps[op], ns[on], w[ybin][op], w[~ybin][on]
+    n = s.size
+    u, a, b = np.empty(n), np.empty(n), np.empty(n)
+    m = _kernels().runs_from_sorted(ps, pw, ns, nw, w is not None, u, a, b)
+    return u[:m], a[:m], b[:m]
+
+
+_NO_W = np.zeros(1)
 
 
 class StateTooLargeError(ValueError):
@@ -496,15 +522,7 @@ class ExactCurve(Metric):
         if w is not None and (w < 0).any():
             self.negative_weights = True
         s = m._native(s)
-        runs = []
-        for sel in (ybin, ~ybin):
-            if w is None:
-                runs.append(_distinct(np.sort(s[sel]), None))
-            else:
-                order = np.argsort(s[sel], kind="stable")
-                runs.append(_distinct(s[sel][order], w[sel][order]))
-        (up, wp), (un, wn) = runs
-        u, a, b = _union_runs(up, wp, np.zeros(up.size), un, np.zeros(un.size), wn)
+        u, a, b = _run_of_batch(s, ybin, w)
         self._add(u, a, b)
         return self
 

@@ -1,0 +1,79 @@
+"""Kernels of the mergeable exact curve (see ``fastloss/metrics/states.py``).
+
+A state is a *run*: distinct scores ``u`` ascending with the summed positive
+weight ``a`` and negative weight ``b`` at each.  Both kernels are one linear
+two-pointer walk (the inputs are already sorted), sequential on purpose: they
+run inside Dask tasks and merges, where the parallelism is across tasks.
+
+* :func:`runs_from_sorted`: one batch -> a run, from the positive and the
+  negative scores, each sorted ascending (tied scores collapse into one entry).
+* :func:`merge_runs`: two runs -> one (equal scores add their weights).
+"""
+from __future__ import annotations
+
+from ..._core.jit import kernel
+
+
+@kernel()
+def runs_from_sorted(ps, pw, ns, nw, has_w, u, a, b):
+    """Write the run of (ps, pw) positive and (ns, nw) negative samples into
+    u, a, b (length >= ps.size + ns.size); return its length."""
+    i = 0
+    j = 0
+    m = 0
+    n1 = ps.size
+    n2 = ns.size
+    while i < n1 or j < n2:
+        if j >= n2 or (i < n1 and ps[i] <= ns[j]):
+            v = ps[i]
+        else:
+            v = ns[j]
+        sp = 0.0
+        sn = 0.0
+        while i < n1 and ps[i] == v:
+            sp += pw[i] if has_w else 1.0
+            i += 1
+        while j < n2 and ns[j] == v:
+            sn += nw[j] if has_w else 1.0
+            j += 1
+        u[m] = v
+        a[m] = sp
+        b[m] = sn
+        m += 1
+    return m
+
+
+@kernel()
+def merge_runs(u1, a1, b1, u2, a2, b2, u, a, b):
+    """Merge two runs into u, a, b (length >= u1.size + u2.size); return its length."""
+    i = 0
+    j = 0
+    m = 0
+    n1 = u1.size
+    n2 = u2.size
+    # Branch-free body (selects, not jumps): random scores would mispredict
+    # about every other comparison of the textbook merge.
+    while i < n1 and j < n2:
+        x = u1[i]
+        y = u2[j]
+        t1 = x <= y
+        t2 = y <= x
+        u[m] = x if t1 else y
+        a[m] = (a1[i] if t1 else 0.0) + (a2[j] if t2 else 0.0)
+        b[m] = (b1[i] if t1 else 0.0) + (b2[j] if t2 else 0.0)
+        i += 1 if t1 else 0
+        j += 1 if t2 else 0
+        m += 1
+    while i < n1:
+        u[m] = u1[i]
+        a[m] = a1[i]
+        b[m] = b1[i]
+        i += 1
+        m += 1
+    while j < n2:
+        u[m] = u2[j]
+        a[m] = a2[j]
+        b[m] = b2[j]
+        j += 1
+        m += 1
+    return m
