@@ -345,6 +345,22 @@ def test_one_read_for_several_metrics(rng):
     assert len(blocks) == len(CHUNKS)  # each block of s appears once in the merged graph
 
 
+def _boom():
+    raise RuntimeError("computed while building the graph")
+
+
+def test_building_a_graph_computes_nothing():
+    x = da.from_delayed(dask.delayed(_boom)(), shape=(N,), dtype=np.float32)
+    y = da.from_delayed(dask.delayed(_boom)(), shape=(N,), dtype=np.int64)
+    z = da.from_delayed(dask.delayed(_boom)(), shape=(N, 3), dtype=np.float64)
+    lazy = [fd.mse_loss(x, x), fd.huber_loss(x, x, reduction="none"), fd.cross_entropy(z, y),
+            fd.roc_auc(y, x), fd.roc_auc(y, z), fd.average_precision(y, x), fd.confusion_matrix(y, y),
+            fd.ood_metrics(x, x), fd.expected_calibration_error(z, y), fd.energy_score(z), fd.class_weights(y)]
+    with pytest.raises(RuntimeError, match="computed while building"):
+        dask.compute(lazy[0], **SYNC)
+    assert all(dask.is_dask_collection(v) for v in lazy)
+
+
 def test_import_fastloss_does_not_import_dask():
     code = "import sys, fastloss; assert 'dask' not in sys.modules; import fastloss.dask; assert 'dask' in sys.modules"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
