@@ -33,6 +33,7 @@ import functools
 import math
 import numbers
 import threading
+import uuid
 
 import dask
 import dask.array as da
@@ -265,7 +266,11 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
     k = _check_split_every(split_every)
     parts, names, axes, deps = _partitions(inputs)
     spec = _Spec(factory, update, update_kw or {}, tuple(names), axes)
-    token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, parts)
+    # Unique per call (like dask.delayed(pure=False)): a result still held by
+    # the cluster from an earlier identical call is never silently reused.
+    # Several metrics in one dask.compute still share (and read once) the
+    # input blocks.
+    token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, parts, uuid.uuid4().hex)
     base = f"{name}-{token}"
     dsk = {}
     keys = []

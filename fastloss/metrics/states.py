@@ -411,7 +411,7 @@ def _merge_runs(runs):
     if not runs:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     if len(runs) == 1:
-        return tuple(x.copy() for x in runs[0])
+        return runs[0]  # state arrays are never modified in place: sharing is safe
     while len(runs) > 1:
         runs = [_merge2(runs[i], runs[i + 1]) if i + 1 < len(runs) else runs[i] for i in range(0, len(runs), 2)]
     return runs[0]
@@ -531,6 +531,14 @@ class ExactCurve(Metric):
         u, a, b = _union_runs(self.scores, self.pos, self.neg, u, a, b)
         self._budget(u.size)
         self.scores, self.pos, self.neg = u, a, b
+
+    def copy(self) -> "ExactCurve":
+        # The arrays are replaced, never modified in place, so a copy may share
+        # them (fresh memory is the dominant cost of large states).
+        out = ExactCurve(self.pos_label, max_state_bytes=self.max_state_bytes)
+        out.scores, out.pos, out.neg = self.scores, self.pos, self.neg
+        out.negative_weights, out.score_dtype = self.negative_weights, self.score_dtype
+        return out
 
     @classmethod
     def merge_all(cls, metrics) -> "ExactCurve":
