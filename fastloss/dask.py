@@ -60,7 +60,10 @@ def single_threaded_kernels():
     """Run fastloss kernels in this thread with one Numba thread (restored on
     exit); serialise them under the ``workqueue`` threading layer, which is not
     safe for concurrent callers.  Every task of this module runs inside it."""
-    import numba
+    # Through fastloss's jit module: it sets up the threading layer (issue 11:
+    # TBB preloaded) before Numba picks one; a bare ``import numba`` here
+    # would let the first task choose the layer.
+    from fastloss._core.jit import numba
 
     prev = numba.get_num_threads()
     numba.set_num_threads(1)  # also launches the threading layer, so it can be queried
