@@ -183,6 +183,8 @@ def confusion_matrix(y_true, y_pred, *, num_classes=None, labels=None, sample_we
            [0, 0, 1],
            [0, 1, 1]])
     """
+    if _is_indicator(y_true) or _is_indicator(y_pred):  # (N, K) multilabel: per-label 2x2 (issue 16)
+        return multilabel_confusion_matrix(y_true, y_pred, sample_weight=sample_weight, labels=labels)
     t, p, w, integral = _pair_inputs(y_true, y_pred, sample_weight)
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize must be one of None, 'true', 'pred', 'all', got {normalize!r}")
@@ -353,6 +355,8 @@ def precision_recall_fscore(
     0.7778
     """
     _zero_division_value(zero_division)
+    if _is_indicator(y_true) or _is_indicator(y_pred):  # (N, K) multilabel indicators (issue 16)
+        return _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sample_weight)
     options = (None, "binary", "micro", "macro", "weighted")
     if average not in options:
         if average == "samples":
@@ -474,4 +478,560 @@ def class_weights(y, *, method="balanced", beta=0.999):
     return w * (counts.size / w.sum())
 
 
-__all__ = ["confusion_matrix", "precision_recall_fscore", "class_weights", "UndefinedMetricWarning"]
+
+
+# ===================================================== more metrics (issue 16)
+# Accuracy, balanced accuracy, MCC, Cohen's kappa and the classification
+# report all follow from the (true, pred) histogram above; multilabel
+# indicator inputs ``(N, K)`` get per-label 2x2 matrices (scikit-learn's
+# ``multilabel_confusion_matrix``) and ``average="samples"``.
+
+
+def _is_indicator(a) -> bool:
+    """True for a 2-D ``(N, K>1)`` array: scikit-learn's multilabel indicator
+    (values must then be 0/1, checked by :func:`_indicator`)."""
+    arr = _checks.to_array(a, "y")
+    return arr.ndim == 2 and arr.shape[1] > 1
+
+
+def _indicator(a, name: str) -> np.ndarray:
+    arr = _checks.to_array(a, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (N, K) label indicator matrix, got shape {arr.shape}")
+    if arr.dtype.kind not in "iufb":
+        raise TypeError(f"{name} must be a 0/1 indicator matrix, got dtype {arr.dtype}")
+    if arr.dtype.kind != "b":
+        bad = (arr != 0) & (arr != 1)
+        if bad.any():
+            pos = tuple(int(v) for v in np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), arr.shape))
+            raise ValueError(
+                f"{name} must be a multilabel indicator matrix of 0/1 (scikit-learn: multiclass-multioutput "
+                f"is not supported), got {arr[pos]} at position {pos}"
+            )
+        arr = arr != 0
+    return arr
+
+
+def _indicator_pair(y_true, y_pred, sample_weight):
+    t = _indicator(y_true, "y_true")
+    p = _indicator(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
+    w, _ = _sample_weight(sample_weight, t.shape[0])
+    return t, p, w
+
+
+def _mixed_types(y_true, y_pred):
+    a, b = _is_indicator(y_true), _is_indicator(y_pred)
+    if a != b:
+        raise ValueError(
+            "Classification metrics can't handle a mix of multilabel-indicator and multiclass targets "
+            f"(y_true is {'2-D' if a else '1-D'}, y_pred is {'2-D' if b else '1-D'})"
+        )
+    return a
+
+
+def _ml_counts(t, p, w, axis):
+    """(tp, pred, true) weighted counts per label (axis=0) or per sample (axis=1)."""
+    tp = t & p
+    if w is None:
+        return (np.count_nonzero(tp, axis=axis), np.count_nonzero(p, axis=axis), np.count_nonzero(t, axis=axis))
+    if axis == 0:
+        return tuple(w @ m.astype(np.float64) for m in (tp, p, t))
+    return tuple(np.count_nonzero(m, axis=1) * w for m in (tp, p, t))
+
+
+def _ml_labels(labels, k):
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels of multilabel targets must be 1-D column indices, got {labels!r}")
+    if labels.size and labels.max() >= k:
+        raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {labels.max()} > {k - 1}")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {labels.min()} < 0")
+    return labels
+
+
+def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=None, samplewise=False):
+    r"""One 2x2 confusion matrix ``[[TN, FP], [FN, TP]]`` per label (or per
+    sample with ``samplewise=True``).
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape (N, K) (0/1 indicators) or (N,) (class labels)
+        Multilabel indicator matrices, or multiclass labels (one-vs-rest per
+        class, in sorted label order).
+    sample_weight : array of shape (N,), optional
+    labels : array of shape (L,), optional
+        Columns (multilabel) or classes (multiclass) to report, in this order.
+    samplewise : bool
+        Per-sample matrices (multilabel only).
+
+    Returns
+    -------
+    ndarray of shape (L, 2, 2)
+        int64, float64 with float weights.
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.multilabel_confusion_matrix``.
+    ``confusion_matrix`` gives the same for ``(N, K)`` indicator inputs.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> fastloss.multilabel_confusion_matrix(np.array([[1, 0], [1, 1]]), np.array([[1, 1], [0, 1]]))
+    array([[[0, 0],
+            [1, 1]],
+    <BLANKLINE>
+           [[0, 1],
+            [0, 1]]])
+    """
+    samplewise = _checks.check_bool(samplewise, "samplewise")
+    if not _mixed_types(y_true, y_pred):
+        if samplewise:
+            raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+        t, p, w, integral = _pair_inputs(y_true, y_pred, sample_weight)
+        hist = _PairHist(t, p, w)
+        mat = hist.counts if w is None else hist.wsum
+        if labels is None:
+            idx = hist.present()
+        else:
+            idx = hist.index_of(np.asarray(labels))
+        ok = idx >= 0
+        safe = np.where(ok, idx, 0)
+        if mat.size:
+            tp = np.where(ok, np.diagonal(mat)[safe], 0)
+            pred = np.where(ok, mat.sum(axis=0)[safe], 0)
+            true = np.where(ok, mat.sum(axis=1)[safe], 0)
+        else:
+            tp = pred = true = np.zeros(idx.size, dtype=mat.dtype)
+        total = mat.sum()
+        if w is not None and integral:
+            tp, pred, true, total = (np.rint(x).astype(np.int64) for x in (tp, pred, true, total))
+    else:
+        t, p, w = _indicator_pair(y_true, y_pred, sample_weight)
+        lab = _ml_labels(labels, t.shape[1])
+        if lab is not None:
+            t, p = t[:, lab], p[:, lab]
+        axis = 1 if samplewise else 0
+        tp, pred, true = _ml_counts(t, p, w, axis)
+        if w is None:
+            total = t.shape[1] if samplewise else t.shape[0]
+        else:
+            total = w * t.shape[1] if samplewise else float(w.sum())
+    fp, fn = pred - tp, true - tp
+    tn = total - tp - fp - fn
+    return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
+
+
+def _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sample_weight):
+    """precision_recall_fscore on (N, K) indicator inputs (scikit-learn's rules)."""
+    t, p, w = _indicator_pair(y_true, y_pred, sample_weight)
+    options = (None, "micro", "macro", "weighted", "samples")
+    if average == "binary":
+        raise ValueError(
+            "Target is multilabel-indicator but average='binary'. Please choose another average setting, "
+            f"one of {list(options)}."
+        )
+    if average not in options:
+        raise ValueError(f"average must be one of {list(options)}, got {average!r}")
+    b = _checks.check_scalar(beta, "beta", low=0.0, finite=False)
+    lab = _ml_labels(labels, t.shape[1])
+    if lab is not None:
+        t, p = t[:, lab], p[:, lab]
+    samples = average == "samples"
+    tp_sum, pred_sum, true_sum = _ml_counts(t, p, w, 1 if samples else 0)
+    if average == "micro":
+        tp_sum, pred_sum, true_sum = (np.asarray([x.sum()]) for x in (tp_sum, pred_sum, true_sum))
+
+    def divide(num, den, metric, modifier):
+        num = np.asarray(num, dtype=np.float64)
+        den = np.asarray(den, dtype=np.float64)
+        mask = den == 0
+        out = num / np.where(mask, 1.0, den)
+        if mask.any():
+            out[mask] = _zero_division_value(zero_division)
+            if zero_division == "warn":
+                axis0, axis1 = ("label", "sample") if samples else ("sample", "label")
+                msg = (
+                    f"{metric.capitalize()} is ill-defined and being set to 0.0 "
+                    + ("due to" if out.shape[0] == 1 else f"in {axis1}s with")
+                    + f" no {modifier} {axis0}s. Use `zero_division` parameter to control this behavior."
+                )
+                warnings.warn(msg, UndefinedMetricWarning, stacklevel=4)
+        return out
+
+    precision = divide(tp_sum, pred_sum, "precision", "predicted")
+    recall = divide(tp_sum, true_sum, "recall", "true")
+    if math.isinf(b):
+        f = recall
+    elif b == 0:
+        f = precision
+    else:
+        b2 = b * b
+        f = divide((1 + b2) * np.asarray(tp_sum, np.float64), b2 * np.asarray(true_sum, np.float64)
+                   + np.asarray(pred_sum, np.float64), "f-score", "true nor predicted")
+    if average is None:
+        return precision, recall, f, true_sum
+    weights = true_sum if average == "weighted" else (w if samples else None)
+    return _nanaverage(precision, weights), _nanaverage(recall, weights), _nanaverage(f, weights), None
+
+
+def accuracy(y_true, y_pred, *, normalize=True, sample_weight=None):
+    r"""Fraction (or count) of samples predicted exactly right.
+
+    ``sum_i w_i [y_pred_i == y_true_i] / sum_i w_i``; for ``(N, K)``
+    multilabel indicators a sample counts only when its whole row matches
+    (subset accuracy).
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape (N,) (labels) or (N, K) (0/1 indicators)
+    normalize : bool
+        False: the (weighted) number of correct samples.
+    sample_weight : array of shape (N,), optional
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.accuracy_score`` (NaN for empty input with
+    ``normalize=True``, as NumPy's mean; scikit-learn also gives NaN).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> fastloss.accuracy(np.array([0, 1, 2, 3]), np.array([0, 2, 1, 3]))
+    0.5
+    """
+    normalize = _checks.check_bool(normalize, "normalize")
+    if _mixed_types(y_true, y_pred):
+        t, p, w = _indicator_pair(y_true, y_pred, sample_weight)
+        hit = ~np.any(t != p, axis=1)
+    else:
+        t, p, w, _ = _pair_inputs(y_true, y_pred, sample_weight)
+        hit = t == p
+        if not isinstance(hit, np.ndarray):  # incomparable types: numpy gives a scalar
+            hit = np.zeros(t.shape[0], dtype=bool)
+    if w is None:
+        n_hit = float(np.count_nonzero(hit))
+        if not normalize:
+            return n_hit
+        return n_hit / hit.size if hit.size else math.nan
+    s = float(np.dot(hit, w))
+    if not normalize:
+        return s
+    tot = float(w.sum())
+    if tot == 0:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return s / tot
+
+
+def _pair_matrix(y_true, y_pred, sample_weight, labels=None):
+    """The confusion matrix (float64) over the sorted union of labels (or ``labels``)."""
+    if _mixed_types(y_true, y_pred):
+        raise ValueError("multilabel-indicator is not supported (pass 1-D class labels)")
+    t, p, w, _ = _pair_inputs(y_true, y_pred, sample_weight)
+    hist = _PairHist(t, p, w)
+    mat = hist.counts if w is None else hist.wsum
+    if labels is None:
+        idx = hist.present()
+        c = mat[np.ix_(idx, idx)].astype(np.float64)
+    else:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.size == 0:
+            raise ValueError(f"labels must be a non-empty 1-D array, got {labels!r}")
+        idx = hist.index_of(labels)
+        rows = hist.counts.sum(axis=1)
+        if t.size and not any(i >= 0 and rows[i] > 0 for i in idx):
+            raise ValueError("At least one label specified must be in y_true")
+        c = _select(mat, idx).astype(np.float64)
+    if c.shape == (1, 1):  # scikit-learn's metrics warn through its confusion_matrix
+        warnings.warn(
+            "A single label was found in 'y_true' and 'y_pred'. For the confusion "
+            "matrix to have the correct shape, use the 'labels' parameter to pass "
+            "all known labels.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return c, hist, t
+
+
+def balanced_accuracy(y_true, y_pred, *, sample_weight=None, adjusted=False):
+    r"""Mean per-class recall, ``mean_c C[c, c] / sum_j C[c, j]`` over the
+    classes present in ``y_true``.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape (N,)
+    sample_weight : array of shape (N,), optional
+    adjusted : bool
+        Rescale so chance is 0 and perfect is 1: ``(s - 1/K) / (1 - 1/K)``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.balanced_accuracy_score``, including its
+    ``UserWarning`` "y_pred contains classes not in y_true".
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> fastloss.balanced_accuracy(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 1]))
+    0.8333333333333333
+    """
+    adjusted = _checks.check_bool(adjusted, "adjusted")
+    c, _, _ = _pair_matrix(y_true, y_pred, sample_weight)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_class = np.diagonal(c) / c.sum(axis=1)
+    if np.any(np.isnan(per_class)):
+        warnings.warn("y_pred contains classes not in y_true", UserWarning, stacklevel=2)
+        per_class = per_class[~np.isnan(per_class)]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        score = np.mean(per_class) if per_class.size else np.float64(math.nan)
+        if adjusted:  # NumPy float64 arithmetic, as scikit-learn (one class: -inf or nan)
+            k = per_class.shape[0]
+            chance = 1 / k if k else math.inf
+            score -= chance
+            score /= 1 - chance
+    return float(score)
+
+
+def matthews_corrcoef(y_true, y_pred, *, sample_weight=None):
+    r"""Matthews correlation coefficient (multiclass: Gorodkin's R_K).
+
+    With the confusion matrix ``C``, ``t = C.sum(1)``, ``p = C.sum(0)``,
+    ``c = trace C``, ``s = sum C``:
+    ``MCC = (c s - t.p) / sqrt((s^2 - p.p)(s^2 - t.t))``, 0 when the
+    denominator is 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape (N,)
+    sample_weight : array of shape (N,), optional
+
+    Returns
+    -------
+    float in [-1, 1]
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.matthews_corrcoef``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> round(fastloss.matthews_corrcoef(np.array([1, 1, 1, 0]), np.array([1, 0, 1, 1])), 6)
+    -0.333333
+    """
+    c, _, _ = _pair_matrix(y_true, y_pred, sample_weight)
+    t_sum = c.sum(axis=1)
+    p_sum = c.sum(axis=0)
+    n_correct = np.trace(c)
+    n = p_sum.sum()
+    cov_ytyp = n_correct * n - np.dot(t_sum, p_sum)
+    cov_ypyp = n**2 - np.dot(p_sum, p_sum)
+    cov_ytyt = n**2 - np.dot(t_sum, t_sum)
+    den = cov_ypyp * cov_ytyt
+    if den == 0:
+        return 0.0
+    return float(cov_ytyp / np.sqrt(den))
+
+
+def cohen_kappa(y1, y2, *, labels=None, weights=None, sample_weight=None, replace_undefined_by=math.nan):
+    r"""Cohen's kappa: agreement of two annotators beyond chance.
+
+    ``kappa = 1 - sum(W * C) / sum(W * E)`` with ``C`` the confusion matrix,
+    ``E = outer(C.sum(0), C.sum(1)) / sum C`` and ``W`` 0 on the diagonal, 1
+    elsewhere (``weights=None``), ``|i - j|`` (``'linear'``) or ``(i - j)^2``
+    (``'quadratic'``).
+
+    Parameters
+    ----------
+    y1, y2 : arrays of shape (N,)
+        Labels assigned by each annotator.
+    labels : array of shape (K,), optional
+        Classes (in this order) of the matrix; default the sorted union.
+    weights : {None, 'linear', 'quadratic'}
+    sample_weight : array of shape (N,), optional
+    replace_undefined_by : float in [-1, 1] or nan
+        Returned (with an :class:`UndefinedMetricWarning`) when kappa is 0/0.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.cohen_kappa_score``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> round(fastloss.cohen_kappa(np.array([0, 1, 2, 2]), np.array([0, 2, 2, 2]), weights="quadratic"), 6)
+    0.8
+    """
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    r = replace_undefined_by
+    if not (isinstance(r, numbers.Real) and not isinstance(r, bool) and (math.isnan(r) or -1 <= r <= 1)):
+        raise ValueError(f"replace_undefined_by must be a float in [-1, 1] or nan, got {r!r}")
+    try:
+        c, _, _ = _pair_matrix(y1, y2, sample_weight, labels)
+    except ValueError as e:
+        if "At least one label specified must be in y_true" in str(e):
+            raise ValueError(
+                "At least one label in `labels` must be present in `y1` (even though `cohen_kappa_score` "
+                "is otherwise agnostic to the order of `y1` and `y2`)."
+            ) from e
+        raise
+    k = c.shape[0]
+    sum0 = c.sum(axis=0)
+    sum1 = c.sum(axis=1)
+    den = sum0.sum()
+    if den == 0:
+        warnings.warn(
+            "`y2` contains no labels that are present in both `y1` and `labels`.`cohen_kappa_score` is "
+            f"undefined and set to the value defined by the `replace_undefined_by` param, which is set to {r}.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return r
+    expected = np.outer(sum0, sum1) / den
+    if weights is None:
+        w_mat = 1.0 - np.eye(k)
+    else:
+        d = np.arange(k, dtype=np.float64)
+        d = d[None, :] - d[:, None]
+        w_mat = np.abs(d) if weights == "linear" else d * d
+    den = np.sum(w_mat * expected)
+    if den == 0:
+        warnings.warn(
+            "`y1`, `y2` and `labels` have only one label in common. `cohen_kappa_score` is undefined and set "
+            f"to the value defined by the the `replace_undefined_by` param, which is set to {r}.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return r
+    return float(1 - np.sum(w_mat * c) / den)
+
+
+def classification_report(
+    y_true, y_pred, *, labels=None, target_names=None, sample_weight=None, digits=2, output_dict=False,
+    zero_division="warn",
+):
+    r"""Per-class precision, recall, F1 and support, with the averages, as
+    text or as a dict.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape (N,) (labels) or (N, K) (0/1 indicators)
+    labels : array of shape (K,), optional
+    target_names : list of str, optional
+        Row names (default the labels as strings).
+    sample_weight : array of shape (N,), optional
+    digits : int
+        Decimals of the text table (ignored with ``output_dict``).
+    output_dict : bool
+        Return ``{name: {"precision", "recall", "f1-score", "support"}}``
+        plus ``"accuracy"`` (a float) or ``"micro avg"``, ``"macro avg"``,
+        ``"weighted avg"`` (and ``"samples avg"`` for multilabel).
+    zero_division : {'warn', 0.0, 1.0, nan}
+
+    Returns
+    -------
+    str or dict
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.classification_report``, character for
+    character (the "accuracy" row replaces "micro avg" when every label
+    present is reported).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> print(fastloss.classification_report(np.array([0, 1, 1]), np.array([0, 1, 0])))
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+               0       0.50      1.00      0.67         1
+               1       1.00      0.50      0.67         2
+    <BLANKLINE>
+        accuracy                           0.67         3
+       macro avg       0.75      0.75      0.67         3
+    weighted avg       0.83      0.67      0.67         3
+    <BLANKLINE>
+    """
+    multilabel = _mixed_types(y_true, y_pred)
+    digits = _checks.check_int(digits, "digits", low=0)
+    output_dict = _checks.check_bool(output_dict, "output_dict")
+    if multilabel:
+        t, _, _ = _indicator_pair(y_true, y_pred, sample_weight)
+        present = np.arange(t.shape[1])
+    else:
+        t, p, _, _ = _pair_inputs(y_true, y_pred, sample_weight)
+        hist = _PairHist(t, p, None)
+        present = hist.values[hist.present()]
+    labels_given = labels is not None
+    labels = present if labels is None else np.asarray(labels)
+    micro_is_accuracy = not multilabel and (not labels_given or set(labels.tolist()) >= set(present.tolist()))
+    if target_names is not None and len(labels) != len(target_names):
+        if labels_given:
+            warnings.warn(
+                f"labels size, {len(labels)}, does not match size of target_names, {len(target_names)}",
+                UserWarning, stacklevel=2,
+            )
+        else:
+            raise ValueError(
+                f"Number of classes, {len(labels)}, does not match size of target_names, "
+                f"{len(target_names)}. Try specifying the labels parameter"
+            )
+    if target_names is None:
+        target_names = ["%s" % lab for lab in labels]
+    headers = ["precision", "recall", "f1-score", "support"]
+    kw = dict(labels=labels, sample_weight=sample_weight, zero_division=zero_division)
+    p_, r_, f1, s = precision_recall_fscore(y_true, y_pred, average=None, **kw)
+    rows = list(zip(target_names, p_, r_, f1, s))
+    averages = ("micro", "macro", "weighted", "samples") if multilabel else ("micro", "macro", "weighted")
+    if output_dict:
+        report = {row[0]: dict(zip(headers, [float(v) for v in row[1:]])) for row in rows}
+    else:
+        width = max(max((len(cn) for cn in target_names), default=0), len("weighted avg"), digits)
+        head_fmt = "{:>{width}s} " + " {:>9}" * len(headers)
+        text = head_fmt.format("", *headers, width=width) + "\n\n"
+        row_fmt = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n"
+        for row in rows:
+            text += row_fmt.format(*row, width=width, digits=digits)
+        text += "\n"
+    for average in averages:
+        heading = "accuracy" if average == "micro" and micro_is_accuracy else average + " avg"
+        ap, ar, af, _ = precision_recall_fscore(y_true, y_pred, average=average, **kw)
+        avg = [ap, ar, af, np.sum(s)]
+        if output_dict:
+            report[heading] = dict(zip(headers, [float(v) for v in avg]))
+        elif heading == "accuracy":
+            fmt = "{:>{width}s} " + " {:>9.{digits}}" * 2 + " {:>9.{digits}f}" + " {:>9}\n"
+            text += fmt.format(heading, "", "", *avg[2:], width=width, digits=digits)
+        else:
+            text += row_fmt.format(heading, *avg, width=width, digits=digits)
+    if output_dict:
+        if "accuracy" in report:
+            report["accuracy"] = report["accuracy"]["precision"]
+        return report
+    return text
+
+
+__all__ = [
+    "confusion_matrix", "precision_recall_fscore", "class_weights", "UndefinedMetricWarning",
+    "accuracy", "balanced_accuracy", "matthews_corrcoef", "cohen_kappa", "classification_report",
+    "multilabel_confusion_matrix",
+]

@@ -398,6 +398,12 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
     >>> round(fastloss.average_precision(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])), 6)
     0.833333
     """
+    if _ml_input(y_true):  # (N, K) multilabel indicators (issue 16)
+        if pos_label != 1:
+            raise ValueError(
+                "Parameter pos_label is fixed to 1 for multilabel-indicator y_true. Do not set pos_label or set pos_label to 1."
+            )
+        return _ml_average(_binary_ap, y_true, y_score, average, sample_weight)
     y = _labels(y_true, "y_true")
     s = _scores(y_score, ndim=(1, 2))
     _check_length(y.shape[0], s, "y_score", "y_true")
@@ -488,6 +494,13 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     >>> fastloss.roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
     0.75
     """
+    if _ml_input(y_true):  # (N, K) multilabel indicators (issue 16)
+        def metric(score, ybin, w):
+            if max_fpr is None or max_fpr == 1 or ybin.all() or not ybin.any():
+                return _binary_auc(score, ybin, w)
+            return roc_auc(ybin.astype(np.int8), score, sample_weight=w, max_fpr=max_fpr)
+
+        return _ml_average(metric, y_true, y_score, average, sample_weight)
     y = _labels(y_true, "y_true")
     s = _scores(y_score, ndim=(1, 2))
     _check_length(y.shape[0], s, "y_score", "y_true")
@@ -577,4 +590,215 @@ def _ovo_auc(code, s, average):
     return float(np.average(np.asarray(scores, dtype=np.float64), weights=weights))
 
 
-__all__ = ["average_precision", "roc_auc", "roc_curve", "precision_recall_curve"]
+
+
+# ===================================================== more metrics (issue 16)
+
+
+def _ml_input(y_true) -> bool:
+    arr = _checks.to_array(y_true, "y_true")
+    return arr.ndim == 2 and arr.shape[1] > 1
+
+
+def _ml_average(metric, y_true, y_score, average, sample_weight):
+    """scikit-learn's ``_average_binary_score`` on (N, K) indicators, with
+    ``average`` in {None, 'micro', 'macro', 'weighted', 'samples'}."""
+    from .confusion import _indicator
+
+    options = (None, "micro", "macro", "weighted", "samples")
+    if average not in options:
+        raise ValueError(f"average has to be one of {options}, got {average!r}")
+    Y = _indicator(y_true, "y_true")
+    S = _scores(y_score, ndim=(2,))
+    if S.shape != Y.shape:
+        raise ValueError(f"y_score must have the shape of y_true {Y.shape}, got {S.shape}")
+    w, _ = _sample_weight(sample_weight, Y.shape[0])
+    if average == "micro":
+        ww = None if w is None else np.repeat(w, Y.shape[1])
+        return float(metric(np.ascontiguousarray(S).ravel(), Y.ravel(), ww))
+    avg_w = None
+    if average == "weighted":
+        avg_w = Y.sum(axis=0).astype(np.float64) if w is None else w @ Y.astype(np.float64)
+        if np.isclose(avg_w.sum(), 0.0):
+            return 0
+    if average == "samples":
+        avg_w = w
+        out = np.array([metric(np.ascontiguousarray(S[i]), Y[i], None) for i in range(Y.shape[0])], dtype=np.float64)
+    else:
+        out = np.array([metric(np.ascontiguousarray(S[:, c]), Y[:, c], w) for c in range(Y.shape[1])], dtype=np.float64)
+    if average is None:
+        return out
+    if avg_w is not None:
+        out[avg_w == 0] = 0  # as scikit-learn: 0-weighted NaN entries do not poison the mean
+        return float(np.average(out, weights=avg_w))
+    return float(np.mean(out))
+
+
+def det_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=False):
+    r"""Detection error tradeoff: false positive and false negative rates
+    per threshold.
+
+    Element ``i`` is "predict positive when score >= thresholds[i]":
+    ``fpr = FP/N``, ``fnr = FN/P`` (weighted), thresholds increasing, from
+    the last point with FP = 0 ... to the first with FN = 0 (inclusive).
+
+    Parameters
+    ----------
+    y_true : array of shape (N,)
+        Binary labels ({0, 1}, {-1, 1}, or any two with ``pos_label``).
+    y_score : array of shape (N,)
+    pos_label : label, optional
+    sample_weight : array of shape (N,), optional
+    drop_intermediate : bool, default False
+        Drop thresholds where the true positives do not change from the
+        neighbours (horizontal segments).
+
+    Returns
+    -------
+    fpr, fnr : ndarray of shape (M,), float64
+    thresholds : ndarray of shape (M,), float64
+        May start with ``inf`` (nothing predicted positive).
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.det_curve`` (1.9: with the ``inf`` threshold).
+    ``ValueError`` when ``y_true`` holds one class.  Built on the same
+    sorted merge as :func:`roc_curve`.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> fpr, fnr, thr = fastloss.det_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    >>> fpr, fnr, thr
+    (array([0.5, 0.5, 0. ]), array([0. , 0.5, 0.5]), array([0.35, 0.4 , 0.8 ]))
+    """
+    y, s, w = _binary_arrays(y_true, y_score, sample_weight)
+    drop = _checks.check_bool(drop_intermediate, "drop_intermediate")
+    pos = _curve_pos_label(y, pos_label)
+    fps, tps, thr = _clf_curve(s, _is_pos(y, pos), w)
+    tps = np.r_[0.0, tps]
+    fps = np.r_[0.0, fps]
+    thr = np.r_[np.inf, thr.astype(np.float64)]
+    if drop and fps.shape[0] > 2:
+        keep = np.r_[True, np.logical_or(np.diff(tps[:-1]), np.diff(tps[1:])), True]
+        fps, tps, thr = fps[keep], tps[keep], thr[keep]
+    if _classes(y).shape[0] != 2:
+        raise ValueError("Only one class is present in y_true. Detection error tradeoff curve is not defined in that case.")
+    fns = tps[-1] - tps
+    p_count, n_count = tps[-1], fps[-1]
+    first = int(np.searchsorted(fps, fps[0], side="right")) - 1
+    last = int(np.searchsorted(tps, tps[-1])) + 1
+    sl = slice(first if first > 0 else None, last)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return fps[sl][::-1] / n_count, fns[sl][::-1] / p_count, thr[sl][::-1]
+
+
+def top_k_accuracy(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
+    r"""Fraction of samples whose true class is among the ``k`` highest scores.
+
+    Ties are broken as scikit-learn's stable descending argsort does: among
+    equal scores the class with the larger index ranks first.
+
+    Parameters
+    ----------
+    y_true : array of shape (N,)
+    y_score : array of shape (N, C), or (N,) for binary ``y_true``
+        Scores per class (columns in sorted class order).  Binary 1-D: the
+        score of the greater class; with ``k=1`` thresholded at 0.5 when all
+        scores lie in [0, 1], else at 0.
+    k : int >= 1
+    normalize : bool
+        False: the (weighted) number of hits.
+    sample_weight : array of shape (N,), optional
+    labels : array of shape (C,), optional
+        All classes, sorted and unique (when ``y_true`` misses some).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Equals ``sklearn.metrics.top_k_accuracy_score`` (errors and the
+    ``UndefinedMetricWarning`` for ``k >= C`` too).  One parallel pass, O(C)
+    per row (the rank of the true class is counted, nothing is sorted).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> s = np.array([[0.5, 0.2, 0.2], [0.3, 0.4, 0.2], [0.2, 0.4, 0.3], [0.7, 0.2, 0.1]])
+    >>> fastloss.top_k_accuracy(np.array([0, 1, 2, 2]), s, k=2)
+    0.75
+    """
+    k = _checks.check_int(k, "k", low=1)
+    normalize = _checks.check_bool(normalize, "normalize")
+    y = _labels(y_true, "y_true")
+    s = _scores(y_score, ndim=(1, 2))
+    _check_length(y.shape[0], s, "y_score", "y_true")
+    w, _ = _sample_weight(sample_weight, y.shape[0])
+    present = _classes(y)
+    binary = present.size <= 2 and not (labels is not None and len(labels) > 2)
+    if binary:
+        if s.ndim == 2 and s.shape[1] != 1:
+            raise ValueError(
+                f"`y_true` is binary while y_score is 2d with {s.shape[1]} classes. If `y_true` does not contain "
+                "all the labels, `labels` must be provided."
+            )
+        s = s.reshape(-1)
+    elif s.ndim != 2:
+        raise ValueError(
+            "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains multiple classes. "
+            f"Got `y_score.shape={s.shape}`."
+        )
+    n_score = s.shape[1] if s.ndim == 2 else 2
+    if labels is None:
+        classes = present
+        if classes.size != n_score:
+            raise ValueError(
+                f"Number of classes in 'y_true' ({classes.size}) not equal to the number of classes in 'y_score' "
+                f"({n_score}).You can provide a list of all known classes by assigning it to the `labels` parameter."
+            )
+    else:
+        lab = np.asarray(labels)
+        classes = np.unique(lab)
+        if classes.size != lab.size:
+            raise ValueError("Parameter 'labels' must be unique.")
+        if not np.array_equal(classes, lab):
+            raise ValueError("Parameter 'labels' must be ordered.")
+        if classes.size != n_score:
+            raise ValueError(f"Number of given labels ({classes.size}) not equal to the number of classes in 'y_score' ({n_score}).")
+        if np.setdiff1d(y, classes).size:
+            raise ValueError("'y_true' contains labels not in parameter 'labels'.")
+    n_classes = classes.size
+    if k >= n_classes:
+        warnings.warn(
+            f"'k' ({k}) greater than or equal to 'n_classes' ({n_classes}) will result in a perfect score and is "
+            "therefore meaningless.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+    code = np.ascontiguousarray(np.searchsorted(classes, y), dtype=np.int64)
+    if binary:
+        if k == 1:
+            thr = 0.5 if s.size and s.min() >= 0 and s.max() <= 1 else 0
+            hits = (s > thr).astype(np.int64) == code
+        else:
+            hits = np.ones(s.shape[0], dtype=bool)
+    else:
+        S = _native(np.ascontiguousarray(s))
+        hits = np.empty(S.shape[0], dtype=np.bool_)
+        rows = max(1, (1 << 14) // max(1, S.shape[1]))
+        _kernels().topk_hits(S, code, k, rows, hits)
+    if normalize:
+        if w is None:
+            return float(np.count_nonzero(hits) / hits.size) if hits.size else math.nan
+        tot = float(w.sum())
+        if tot == 0:
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        return float(np.dot(hits, w) / tot)
+    if w is None:
+        return float(np.count_nonzero(hits))
+    return float(np.dot(hits, w))
+
+
+__all__ = ["average_precision", "roc_auc", "roc_curve", "precision_recall_curve", "det_curve", "top_k_accuracy"]

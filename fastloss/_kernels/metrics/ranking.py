@@ -129,4 +129,32 @@ def bucket(score, y, base, u, u0, scale, start, w, has_w, nblocks, eq, gap):
                 gapb[first] += wt
 
 
-__all__ = ["merge_walk", "cell_starts", "bucket"]
+
+
+# ------------------------------------------------------------ top-k accuracy (issue 16)
+
+
+@kernel(parallel=True)
+def topk_hits(S, code, k, rows, hit):
+    """hit[i] = 1 when class code[i] is among the k best of row i of S.
+
+    The order is scikit-learn's: ``argsort(kind="mergesort")[:, ::-1]``,
+    i.e. by score descending and, among equal scores, by column index
+    descending.  So column c's rank is the number of columns j with
+    S[i, j] > S[i, c] or (S[i, j] == S[i, c] and j > c): O(K) per row, no
+    sort.  ``code`` is proven in [0, K) by the wrapper.
+    """
+    n, m = S.shape
+    nch = (n + rows - 1) // rows
+    for ch in numba.prange(nch):
+        for i in range(ch * rows, min(n, (ch + 1) * rows)):
+            c = code[i]
+            sc = S[i, c]
+            r = 0
+            for j in range(m):
+                v = S[i, j]
+                r += (v > sc) | ((v == sc) & (j > c))
+            hit[i] = r < k
+
+
+__all__ = ["merge_walk", "cell_starts", "bucket", "topk_hits"]
