@@ -230,7 +230,7 @@ def expected_calibration_error(
 
 
 def plot_reliability_diagram(
-    probs_or_logits, labels, *, n_bins=15, strategy="uniform", logits=False, ax=None
+    probs_or_logits, labels, *, n_bins=15, strategy="uniform", logits=False, ax=None, show_counts=True
 ):
     """Draw a reliability diagram with matplotlib and return the axes.
 
@@ -238,7 +238,9 @@ def plot_reliability_diagram(
     fraction of positives, binary), the mean confidence of each bin as a
     dot, and the diagonal of perfect calibration; the title gives the ECE.
     Arguments as :func:`reliability_diagram`; ``ax``: matplotlib axes to draw
-    into (default: a new figure).  matplotlib is imported only here; without
+    into (default: a new figure).  The per-bin sample counts are shown by the
+    marker areas and, with ``show_counts=True`` (default), as a grey
+    histogram on a right-hand axis (``ax.figure.axes[-1]``).  matplotlib is imported only here; without
     it this raises ImportError.
 
     Examples
@@ -265,7 +267,17 @@ def plot_reliability_diagram(
     width = np.diff(d.edges)[nz]
     ax.bar(left, d.accuracy[nz], width=width, align="edge", edgecolor="black", alpha=0.7, label="accuracy")
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
-    ax.plot(d.confidence[nz], d.accuracy[nz], "o", color="C3", markersize=3, label="mean confidence")
+    # Marker area proportional to the bin's sample count (issue 16): a bin of
+    # 10 samples must not look as important as one of 13,000.  The counts are
+    # also drawn as a histogram under the bars, on a right-hand axis.
+    size = 9.0 + 150.0 * d.count[nz] / max(1, int(d.count.max()))
+    ax.scatter(d.confidence[nz], d.accuracy[nz], s=size, color="C3", zorder=3, label="mean confidence (size: count)")
+    if show_counts:
+        hist = ax.twinx()
+        hist.bar(left, d.count[nz], width=width, align="edge", color="gray", alpha=0.25)
+        hist.set_ylim(0, 4 * max(1, int(d.count.max())))  # histogram in the lower quarter
+        hist.set_ylabel("samples per bin")
+
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence")
@@ -275,8 +287,67 @@ def plot_reliability_diagram(
     return ax
 
 
+
+
+def calibration_curve(y_true, y_prob, *, pos_label=None, n_bins=5, strategy="uniform"):
+    r"""True and predicted probabilities per bin (scikit-learn's
+    ``calibration_curve``), for a reliability diagram of a binary classifier.
+
+    Parameters
+    ----------
+    y_true : array of shape (N,)
+        Binary labels ({0, 1}, {-1, 1}, or two labels with ``pos_label``).
+    y_prob : array of shape (N,)
+        Probabilities of the positive class, in [0, 1].
+    pos_label : label, optional
+    n_bins : int >= 1
+    strategy : {'uniform', 'quantile'}
+        Binning as the module docstring (right-closed bins).
+
+    Returns
+    -------
+    prob_true, prob_pred : ndarray of shape (M,)
+        Fraction of positives and mean probability of each non-empty bin.
+
+    Notes
+    -----
+    Equals ``sklearn.calibration.calibration_curve``; the per-bin counts
+    (which it does not return) are :func:`reliability_diagram`'s ``count``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> fastloss.calibration_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.6, 0.9]), n_bins=2)
+    (array([0., 1.]), array([0.25, 0.75]))
+    """
+    from ._common import _check_length, _labels
+    from .ranking import _curve_pos_label, _is_pos
+
+    y = _labels(y_true, "y_true")
+    p = _checks.to_array(y_prob, "y_prob")
+    if p.ndim == 2 and p.shape[1] == 1:
+        p = p[:, 0]
+    if p.ndim != 1:
+        raise ValueError(f"y_prob must be 1-D, got shape {p.shape}")
+    _checks.float_dtype(p.dtype, "y_prob")
+    _check_length(y.shape[0], p, "y_prob", "y_true")
+    pos = _curve_pos_label(y, pos_label)
+    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1):
+        raise ValueError("y_prob has values outside [0, 1].")
+    classes = np.unique(y)
+    if classes.size > 2:
+        raise ValueError(f"Only binary classification is supported. Provided labels {classes}.")
+    if strategy not in STRATEGIES:
+        raise ValueError("Invalid entry to 'strategy' input. Strategy must be either 'quantile' or 'uniform'.")
+    hit = _is_pos(y, pos).astype(np.int64)
+    _, count, conf_sum, hit_sum, _, _ = _binned(p, hit, n_bins, strategy, False)
+    nz = count != 0
+    return hit_sum[nz] / count[nz], conf_sum[nz] / count[nz]
+
+
 __all__ = [
     "expected_calibration_error",
     "reliability_diagram",
     "plot_reliability_diagram",
+    "calibration_curve",
 ]

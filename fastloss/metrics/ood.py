@@ -194,7 +194,7 @@ def _scores_1d(a, name):
     return arr
 
 
-def ood_metrics(scores_in, scores_out):
+def ood_metrics(scores_in, scores_out, *, fpr_at_tpr=0.95, tpr_at_fpr=None, detection_error=False):
     r"""OOD detection metrics from in-distribution and OOD scores.
 
     Parameters
@@ -204,6 +204,16 @@ def ood_metrics(scores_in, scores_out):
         e.g. from :func:`msp_score` or :func:`energy_score`).
     scores_out : array of shape (N_out,)
         Scores of out-of-distribution samples.
+
+    fpr_at_tpr : float or sequence of floats in [0, 1], default 0.95
+        Operating points reported as ``fpr_at_<100 t>_tpr`` (e.g.
+        ``fpr_at_95_tpr``, ``fpr_at_99.9_tpr``); ``None`` or ``[]`` for none.
+    tpr_at_fpr : float or sequence of floats in [0, 1], optional
+        Reported as ``tpr_at_<100 f>_fpr``: the largest TPR among the
+        operating points whose FPR is <= f.
+    detection_error : bool, default False
+        Also report ``detection_error``: ``min_t 0.5 (1 - TPR(t)) + 0.5
+        FPR(t)`` over the operating points (ODIN, OpenOOD's definition).
 
     Returns
     -------
@@ -260,12 +270,45 @@ def ood_metrics(scores_in, scores_out):
     b = np.sort(b.astype(dtype, copy=False).astype(dtype.newbyteorder("="), copy=False))
     res = np.empty(4, dtype=np.float64)
     _kernels().sorted_roc_pr(a, b, 0.95, res)
-    return {
-        "auroc": float(res[0]),
-        "aupr_in": float(res[1]),
-        "aupr_out": float(res[2]),
-        "fpr_at_95_tpr": float(res[3]),
-    }
+    out = {"auroc": float(res[0]), "aupr_in": float(res[1]), "aupr_out": float(res[2])}
+    if fpr_at_tpr == 0.95 and tpr_at_fpr is None and not detection_error:
+        out["fpr_at_95_tpr"] = float(res[3])
+        return out
+    out.update(_operating_points(a, b, fpr_at_tpr, tpr_at_fpr, detection_error))
+    return out
+
+
+def _levels(x, name):
+    if x is None:
+        return []
+    vals = [x] if np.ndim(x) == 0 else list(np.asarray(x).ravel())
+    return [_checks.check_scalar(v, name, low=0.0, high=1.0) for v in vals]
+
+
+def _key(kind, v):
+    return f"{kind[0]}_at_{format(100 * v, '.10g')}_{kind[1]}"
+
+
+def _operating_points(a, b, fpr_at_tpr, tpr_at_fpr, detection_error):
+    """Extra operating points (issue 16) from the sorted score arrays ``a``
+    (in-distribution, positive) and ``b`` (OOD): every distinct score is a
+    threshold ``t`` with ``TPR = #(a >= t) / N_in``, ``FPR = #(b >= t) /
+    N_out``, plus the point (0, 0) of an infinite threshold, as
+    ``roc_curve(..., drop_intermediate=False)``."""
+    f_levels = _levels(fpr_at_tpr, "fpr_at_tpr")
+    t_levels = _levels(tpr_at_fpr, "tpr_at_fpr")
+    detection_error = _checks.check_bool(detection_error, "detection_error")
+    u = np.union1d(a, b)
+    tpr = np.r_[0.0, (a.size - np.searchsorted(a, u, "left")) / a.size]
+    fpr = np.r_[0.0, (b.size - np.searchsorted(b, u, "left")) / b.size]
+    out = {}
+    for v in f_levels:
+        out[_key(("fpr", "tpr"), v)] = float(fpr[tpr >= v].min())
+    for v in t_levels:
+        out[_key(("tpr", "fpr"), v)] = float(tpr[fpr <= v].max())
+    if detection_error:
+        out["detection_error"] = float(np.min(0.5 * (1.0 - tpr) + 0.5 * fpr))
+    return out
 
 
 __all__ = ["msp_score", "max_logit_score", "energy_score", "entropy_score", "ood_metrics"]
