@@ -310,4 +310,254 @@ def multi_margin_loss(input, target, *, p=1, margin=1.0, weight=None, reduction=
     return finish_rows(total, n, reduction, dtype, out, out_shape, grad, gshape, want)
 
 
-__all__ = ["hinge_loss", "multi_margin_loss"]
+
+
+# =================================================== torch's other margin losses (issue 16)
+# soft_margin_loss, hinge_embedding_loss, margin_ranking_loss and
+# multilabel_soft_margin_loss run one fused elementwise kernel through the
+# driver (fixed chunks, float64 partials combined exactly);
+# multilabel_margin_loss is a row kernel.
+
+
+def _elementwise(kind, p, x, a, b, dtype, reduction, return_grad, grad_out, count=None):
+    from .._core.driver import run
+
+    k = _kernels()
+    _checks.check_reduction(reduction)
+    return_grad = _checks.check_bool(return_grad, "return_grad")
+    total, n, out, grad = run(k.elementwise, (k.tag(kind), float(p), b is not None), (x, a, b), dtype, reduction,
+                              return_grad, grad_out, count=count)
+    return total, n, out, grad, return_grad
+
+
+def _float_pair(input, target, names=("input", "target")):
+    x = _checks.as_float(input, names[0])
+    dtype = np.dtype(x.dtype.type).newbyteorder("=")
+    t = _checks.as_float(target, names[1], dtype)
+    return x, t, dtype
+
+
+def soft_margin_loss(input, target, *, reduction="mean", return_grad=False, grad_out=None):
+    r"""Two-class logistic loss :math:`\ell = \log(1 + e^{-y x})`, ``y`` in {-1, 1}.
+
+    Parameters
+    ----------
+    input : array of any shape
+    target : array of ``input``'s shape (values used as given, as torch)
+    reduction : {'mean', 'sum', 'none'}
+    return_grad : bool
+        Also return :math:`-y \sigma(-y x)` (scaled for ``'mean'``).
+    grad_out : array, optional
+
+    Returns
+    -------
+    scalar or array of ``input``'s shape; with ``return_grad`` ``(loss, grad)``.
+
+    Notes
+    -----
+    Same as ``torch.nn.functional.soft_margin_loss`` (computed without
+    overflow for large margins).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> round(float(fastloss.soft_margin_loss(np.array([2.0, -1.0]), np.array([1.0, 1.0]))), 6)
+    0.720039
+    """
+    x, t, dtype = _float_pair(input, target)
+    _checks.check_same_shape(x, t, ("input", "target"))
+    total, n, out, grad, rg = _elementwise(_kernels().SOFT_MARGIN, 0.0, x, t, None, dtype, reduction, return_grad, grad_out)
+    return finish(total, n, reduction, dtype, out, grad, rg)
+
+
+def hinge_embedding_loss(input, target, *, margin=1.0, reduction="mean", return_grad=False, grad_out=None):
+    r"""Hinge embedding loss: :math:`\ell = x` where ``y = 1``,
+    :math:`\max(0, \text{margin} - x)` where ``y = -1``.
+
+    Parameters
+    ----------
+    input : array of any shape
+        Typically distances.
+    target : array of ``input``'s shape
+        1 or -1.  (Other values get both terms, exactly as torch computes
+        ``where(y != 1, clamp(margin - x, 0), 0) + where(y != -1, x, 0)``.)
+    margin : float
+    reduction, return_grad, grad_out
+        As :func:`soft_margin_loss`; the gradient at ``x == margin`` is
+        torch's (-1 for ``y = -1``).
+
+    Returns
+    -------
+    scalar or array of ``input``'s shape; with ``return_grad`` ``(loss, grad)``.
+
+    Notes
+    -----
+    Same as ``torch.nn.functional.hinge_embedding_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> float(fastloss.hinge_embedding_loss(np.array([0.3, 0.4]), np.array([1.0, -1.0])))
+    0.45
+    """
+    x, t, dtype = _float_pair(input, target)
+    _checks.check_same_shape(x, t, ("input", "target"))
+    m = _checks.check_scalar(margin, "margin", finite=True)
+    total, n, out, grad, rg = _elementwise(_kernels().HINGE_EMBEDDING, m, x, t, None, dtype, reduction, return_grad,
+                                           grad_out)
+    return finish(total, n, reduction, dtype, out, grad, rg)
+
+
+def margin_ranking_loss(input1, input2, target, *, margin=0.0, reduction="mean", return_grad=False, grad_out=None):
+    r"""Margin ranking loss :math:`\ell = \max(0, -y (x_1 - x_2) + \text{margin})`.
+
+    Parameters
+    ----------
+    input1, input2 : arrays of the same shape
+    target : array of that shape
+        1 (``input1`` should rank higher) or -1.
+    margin : float
+    reduction : {'mean', 'sum', 'none'}
+    return_grad : bool
+        Also return the gradient w.r.t. ``input1``, :math:`-y` where the
+        hinge is active; the gradient w.r.t. ``input2`` is its negative.
+    grad_out : array, optional
+
+    Returns
+    -------
+    scalar or array; with ``return_grad`` ``(loss, grad_input1)``.
+
+    Notes
+    -----
+    Same as ``torch.nn.functional.margin_ranking_loss`` (same shapes
+    required; torch broadcasts, fastloss asks for equal shapes).
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> float(fastloss.margin_ranking_loss(np.array([1.0, 0.0]), np.array([0.5, 0.5]), np.array([1.0, 1.0]), margin=0.1))
+    0.3
+    """
+    x1, x2, dtype = _float_pair(input1, input2, ("input1", "input2"))
+    y = _checks.as_float(target, "target", dtype)
+    _checks.check_same_shape(x1, x2, ("input1", "input2"))
+    _checks.check_same_shape(x1, y, ("input1", "target"))
+    m = _checks.check_scalar(margin, "margin", finite=True)
+    total, n, out, grad, rg = _elementwise(_kernels().MARGIN_RANKING, m, x1, x2, y, dtype, reduction, return_grad,
+                                           grad_out)
+    return finish(total, n, reduction, dtype, out, grad, rg)
+
+
+def multilabel_soft_margin_loss(input, target, *, weight=None, reduction="mean", return_grad=False, grad_out=None):
+    r"""Multilabel one-vs-all logistic loss, per sample
+    :math:`\ell_n = -\frac1C \sum_c w_c [y_{nc} \log\sigma(x_{nc}) + (1 - y_{nc}) \log\sigma(-x_{nc})]`.
+
+    Parameters
+    ----------
+    input : array of shape (N, C) or (C,)
+    target : array of ``input``'s shape, 0/1 (any real value is used as given)
+    weight : array of shape (C,), optional
+        Per-class weight.
+    reduction : {'mean', 'sum', 'none'}
+        Over the N per-sample losses (``'none'``: shape (N,)).
+    return_grad : bool
+        Gradient w.r.t. ``input``: :math:`w_c (\sigma(x) - y) / C`, scaled
+        by 1/N for ``'mean'``.
+    grad_out : array, optional
+
+    Returns
+    -------
+    scalar or array of shape (N,); with ``return_grad`` ``(loss, grad)``.
+
+    Notes
+    -----
+    Same as ``torch.nn.functional.multilabel_soft_margin_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> round(float(fastloss.multilabel_soft_margin_loss(np.array([[2.0, -1.0]]), np.array([[1.0, 0.0]]))), 6)
+    0.221318
+    """
+    x, t, dtype = _float_pair(input, target)
+    _checks.check_same_shape(x, t, ("input", "target"))
+    if x.ndim not in (1, 2):
+        raise ValueError(f"input must be (N, C) or (C,), got shape {x.shape}")
+    C = x.shape[-1]
+    w = None
+    if weight is not None:
+        w = _checks.as_float(weight, "weight", dtype)
+        if w.ndim > 1 or (w.ndim == 1 and w.shape[0] not in (1, C)):
+            raise ValueError(f"weight must have shape ({C},) (one per class), got {w.shape}")
+        w = np.broadcast_to(w, x.shape)
+    N = x.shape[0] if x.ndim == 2 else 1
+    want = _checks.check_bool(return_grad, "return_grad")
+    if reduction == "none":
+        total, n, out, grad, rg = _elementwise(_kernels().MULTILABEL_SOFT, 1.0 / max(C, 1), x, t, w, dtype, "none",
+                                               want, grad_out)
+        value = out.reshape(-1, C).astype(np.float64).sum(axis=1).astype(dtype)
+        if x.ndim == 1:
+            value = value.reshape(())
+        return (value, grad) if rg else value
+    total, n, out, grad, rg = _elementwise(_kernels().MULTILABEL_SOFT, 1.0 / max(C, 1), x, t, w, dtype, reduction,
+                                           want, grad_out, count=N)
+    return finish(total, N, reduction, dtype, out, grad, rg)
+
+
+def multilabel_margin_loss(input, target, *, reduction="mean", return_grad=False):
+    r"""Multilabel hinge loss (torch's ``multilabel_margin_loss``):
+    :math:`\ell_n = \sum_{j \in Y_n} \sum_{k \notin Y_n} \max(0, 1 - (x_{n y_j} - x_{nk})) / C`.
+
+    Parameters
+    ----------
+    input : array of shape (N, C) or (C,)
+    target : integer array of ``input``'s shape
+        The target classes of each row, ended by the first -1 (the rest is
+        ignored), as torch.  Values must lie in [-1, C).
+    reduction : {'mean', 'sum', 'none'}
+    return_grad : bool
+        Gradient w.r.t. ``input``.
+
+    Returns
+    -------
+    scalar or array of shape (N,); with ``return_grad`` ``(loss, grad)``.
+
+    Notes
+    -----
+    Same as ``torch.nn.functional.multilabel_margin_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> float(fastloss.multilabel_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([[3, 0, -1, 1]])))
+    0.85
+    """
+    x = _checks.as_float(input, "input")
+    dtype = np.dtype(x.dtype.type).newbyteorder("=")
+    y = _checks.as_int_array(target, "target")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"input must be (N, C) or (C,), got shape {x.shape}")
+    if y.shape != x.shape:
+        raise ValueError(f"target must have input's shape {x.shape}, got {y.shape}")
+    _checks.check_reduction(reduction)
+    want = _checks.check_bool(return_grad, "return_grad")
+    C = x.shape[-1]
+    bad = (y < -1) | (y >= C)
+    if bad.any():
+        pos = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), y.shape))
+        raise ValueError(f"target must be in [-1, {C}), got {y[pos]} at position {pos}")
+    x2 = np.ascontiguousarray(x.reshape(-1, C), dtype=dtype)
+    y2 = np.ascontiguousarray(y.reshape(-1, C), dtype=np.int64)
+    N = x2.shape[0]
+
+    def launch(out, g, want_, gscale, rows, partials):
+        _kernels().multilabel_margin(x2, y2, want_, gscale, rows, out, g, partials)
+
+    total, M, out64, grad = run_rows(launch, N, C, dtype, reduction, want)
+    return finish_rows(total, M, reduction, dtype, out64, (N,) if x.ndim == 2 else (), grad, x.shape, want)
+
+
+__all__ = [
+    "hinge_loss", "multi_margin_loss", "soft_margin_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multilabel_soft_margin_loss", "multilabel_margin_loss",
+]

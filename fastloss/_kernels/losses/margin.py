@@ -12,6 +12,8 @@ converted copy of the target is made; the wrapper has checked the values.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..._core.consts import CHUNK, MULTI_MARGIN
@@ -175,6 +177,151 @@ def rowwise(kind, margin, flag, a, idx, cw, has_cw, out, grad, want, gscale, row
             else:
                 w = cw[i] if has_cw else 1.0
                 l = _hinge_mc_row(margin, flag, y, w, a[i], want, gscale, gi)
+            out[i] = l
+            acc += l
+        partials[ch] = acc
+
+
+# =================================================== torch's other margin losses (issue 16)
+# Elementwise: soft margin, hinge embedding, margin ranking and the
+# multilabel soft margin, on the driver's convention (``head`` scalars, then
+# operands ``x, a, b``, then outputs; ``b`` a placeholder when absent).
+# ``len(tag)`` selects the loss at compile time (as the regression kernels).
+
+SOFT_MARGIN, HINGE_EMBEDDING, MARGIN_RANKING, MULTILABEL_SOFT = range(4)
+
+
+def tag(kind: int) -> tuple:
+    return (0,) * kind
+
+
+@kernel(inline=True)
+def _softplus(z):
+    """log(1 + e^z) without overflow."""
+    return (z if z > 0.0 else 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@kernel(inline=True)
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@kernel(inline=True)
+def element2(kind, p, x, a, b):
+    """(loss, d loss / d x) of one element, in float64."""
+    if kind == SOFT_MARGIN:  # log(1 + exp(-y x))
+        z = -a * x
+        return _softplus(z), -a * _sigmoid(z)
+    elif kind == HINGE_EMBEDDING:
+        # torch: where(y != 1, clamp_min(margin - x, 0), 0) + where(y != -1, x, 0);
+        # clamp_min passes the gradient where margin - x >= 0.
+        loss = 0.0
+        g = 0.0
+        if a != 1.0:
+            h = p - x
+            loss += h if h > 0.0 else 0.0
+            g -= 1.0 if h >= 0.0 else 0.0
+        if a != -1.0:
+            loss += x
+            g += 1.0
+        return loss, g
+    elif kind == MARGIN_RANKING:  # max(0, -y (x1 - x2) + margin); x = x1, a = x2, b = y
+        h = -b * (x - a) + p
+        # torch's clamp_min(h, 0) passes the gradient where h >= 0.
+        if h >= 0.0:
+            return h + 0.0, -b
+        return (h, h) if h != h else (0.0, 0.0)
+    else:  # MULTILABEL_SOFT: (y softplus(-x) + (1 - y) softplus(x)) * w / C; p = 1 / C, b = w
+        w = b * p
+        return (a * _softplus(-x) + (1.0 - a) * _softplus(x)) * w, (_sigmoid(x) - a) * w
+
+
+@kernel(parallel=True)
+def reduce2(tag, p, has_b, x, a, b, partials):
+    kind = len(tag)
+    n = x.size
+    for c in numba.prange(partials.size):
+        acc = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            bi = np.float64(b[i]) if has_b else 1.0
+            l, g = element2(kind, p, np.float64(x[i]), np.float64(a[i]), bi)
+            acc += l
+        partials[c] = acc
+
+
+@kernel(parallel=True)
+def reduce_grad2(tag, p, has_b, x, a, b, gscale, grad, partials):
+    kind = len(tag)
+    n = x.size
+    for c in numba.prange(partials.size):
+        acc = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            bi = np.float64(b[i]) if has_b else 1.0
+            l, g = element2(kind, p, np.float64(x[i]), np.float64(a[i]), bi)
+            acc += l
+            grad[i] = g * gscale
+        partials[c] = acc
+
+
+@kernel(parallel=True)
+def pointwise2(tag, p, has_b, x, a, b, out, grad, want_grad):
+    kind = len(tag)
+    n = x.size
+    for c in numba.prange((n + CHUNK - 1) // CHUNK):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            bi = np.float64(b[i]) if has_b else 1.0
+            l, g = element2(kind, p, np.float64(x[i]), np.float64(a[i]), bi)
+            out[i] = l
+            if want_grad:
+                grad[i] = g
+
+
+class elementwise:
+    """The three kernels under the names the driver calls."""
+
+    reduce = reduce2
+    reduce_grad = reduce_grad2
+    pointwise = pointwise2
+
+
+@kernel(parallel=True)
+def multilabel_margin(x, y, want, gscale, rows, out, grad, partials):
+    """torch's multilabel margin loss per row of x (N, C); y (N, C) int64
+    target classes, ended by the first -1 (validated by the wrapper).
+
+    out[i] = sum_{j target} sum_{k not target} max(0, 1 - x[i, y_j] + x[i, k]) / C.
+    """
+    n, c = x.shape
+    nch = partials.size
+    for ch in numba.prange(nch):
+        is_t = np.zeros(c, dtype=np.bool_)
+        acc = 0.0
+        for i in range(ch * rows, min(n, (ch + 1) * rows)):
+            for k in range(c):
+                is_t[k] = False
+            m = 0
+            while m < c and y[i, m] >= 0:
+                is_t[y[i, m]] = True
+                m += 1
+            if want:
+                for k in range(c):
+                    grad[i, k] = 0.0
+            l = 0.0
+            for jj in range(m):
+                j = y[i, jj]
+                xj = np.float64(x[i, j])
+                for k in range(c):
+                    if not is_t[k]:
+                        h = 1.0 - xj + np.float64(x[i, k])
+                        if h > 0.0 or h != h:
+                            l += h
+                            if want:
+                                grad[i, j] -= gscale / c
+                                grad[i, k] += gscale / c
+            l /= c
             out[i] = l
             acc += l
         partials[ch] = acc
