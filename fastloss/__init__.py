@@ -17,6 +17,7 @@ from ._core import runtime as _runtime
 _runtime.prepare_threading()
 
 from . import losses, metrics, speech  # noqa: E402
+from . import text  # noqa: F401,E402  (jiwer-style transforms, issue 16)
 from ._core.streaming import LossAccumulator
 from .losses import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403

@@ -7,13 +7,13 @@ is CTC-specific: any pair of token sequences or sentences can be compared.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._core import checks as _checks
 
-__all__ = ["edit_distance", "error_rates", "ErrorRates", "wer", "cer"]
+__all__ = ["edit_distance", "error_rates", "ErrorRates", "wer", "cer", "AlignmentChunk", "visualize_alignment"]
 
 
 def _kernels():
@@ -139,6 +139,32 @@ class ErrorRates:
     mer: float
     wil: float
     wip: float
+    #: Token lists after the transforms (``return_alignments=True``), as jiwer's.
+    references: list | None = field(default=None, repr=False, compare=False)
+    hypotheses: list | None = field(default=None, repr=False, compare=False)
+    #: One list of :class:`AlignmentChunk` per sentence (``return_alignments=True``).
+    alignments: list | None = field(default=None, repr=False, compare=False)
+    #: (S, 4) int64 ``[hits, substitutions, deletions, insertions]`` per
+    #: sentence pair (``per_sentence=True``); see :meth:`sentence`.
+    sentence_counts: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def sentence(self, i: int) -> "ErrorRates":
+        """The result of sentence pair ``i`` alone (needs ``per_sentence=True``)."""
+        if self.sentence_counts is None:
+            raise ValueError("per-sentence results need error_rates(..., per_sentence=True)")
+        H, S, D, I = (int(v) for v in self.sentence_counts[i])
+        return _result(self.unit, H, S, D, I, H + S + D, H + S + I)
+
+    @property
+    def sentence_error_rates(self) -> np.ndarray:
+        """(S,) float64 error rate of each sentence pair ((S + D + I) / (H + S + D);
+        the insertion count when the reference is empty, as jiwer)."""
+        if self.sentence_counts is None:
+            raise ValueError("per-sentence results need error_rates(..., per_sentence=True)")
+        H, S, D, I = self.sentence_counts.T.astype(np.float64)
+        n = H + S + D
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n > 0, (S + D + I) / np.where(n > 0, n, 1), I)
 
     @property
     def wer(self) -> float:
@@ -153,7 +179,8 @@ class ErrorRates:
         return self.error_rate
 
 
-def error_rates(references, hypotheses, *, unit="word"):
+def error_rates(references, hypotheses, *, unit="word", reference_transform=None, hypothesis_transform=None,
+                return_alignments=False, per_sentence=False):
     r"""Corpus-level edit counts and error rates (WER/CER, MER, WIL, WIP).
 
     Counts are pooled over the corpus exactly as ``jiwer.process_words``
@@ -185,6 +212,25 @@ def error_rates(references, hypotheses, *, unit="word"):
         tuples or 1-D arrays of str; jiwer accepts only lists).  An empty
         list counts as one empty sentence, as in jiwer.
     unit : {'word', 'char'}
+    reference_transform, hypothesis_transform : callable, optional
+        jiwer-style pipelines (:mod:`fastloss.text`, e.g.
+        ``text.Compose([text.ToLowerCase(), text.RemovePunctuation(),
+        text.ReduceToListOfListOfWords()])``) mapping the list of sentences
+        to a list of token lists, as jiwer's arguments of the same names;
+        default: the unit's default pipeline (``text.wer_default`` /
+        ``text.cer_default``), run in compiled code.
+    return_alignments : bool
+        Also return ``references``, ``hypotheses`` (token lists) and
+        ``alignments`` (per sentence, a list of :class:`AlignmentChunk`),
+        as jiwer's ``WordOutput``; see :func:`visualize_alignment`.
+    per_sentence : bool
+        Also return ``sentence_counts`` (S, 4) and enable
+        :meth:`ErrorRates.sentence` and ``sentence_error_rates``.
+
+    ``references``/``hypotheses`` may also be token ids: a sequence of 1-D
+    integer arrays (or lists of ints), or a 2-D integer array (one row per
+    sentence); they are compared as they are (no transform) and ``unit``
+    only names the rate.
 
     Returns
     -------
@@ -211,10 +257,27 @@ def error_rates(references, hypotheses, *, unit="word"):
     >>> r.hits, r.substitutions, r.deletions, r.insertions, r.wer
     (3, 1, 0, 1, 0.5)
     """
-    k, pairs, nr, nh = _corpus_ids(references, hypotheses, unit)
+    return_alignments = _checks.check_bool(return_alignments, "return_alignments")
+    per_sentence = _checks.check_bool(per_sentence, "per_sentence")
+    k, pairs, nr, nh, toks = _prepare(references, hypotheses, unit, reference_transform, hypothesis_transform,
+                                      return_alignments)
     out = np.zeros((pairs[1].size, 4), dtype=np.int64)
     k.pair_scores(*pairs, True, out)
     H, S, D, I = (int(v) for v in out.sum(axis=0))
+    res = _result(unit, H, S, D, I, nr, nh)
+    extra = {}
+    if per_sentence:
+        extra["sentence_counts"] = out
+    if return_alignments:
+        extra.update(_alignments(k, pairs, toks))
+    if extra:
+        from dataclasses import replace
+
+        res = replace(res, **extra)
+    return res
+
+
+def _result(unit, H, S, D, I, nr, nh):
     if nr == 0:
         er = float(I)
         mer, wip = (0.0, 1.0) if nh == 0 else (1.0, 0.0)
@@ -225,15 +288,15 @@ def error_rates(references, hypotheses, *, unit="word"):
     return ErrorRates(unit, H, S, D, I, nr, nh, er, mer, 1 - wip, wip)
 
 
-def _rate(references, hypotheses, unit):
-    k, pairs, nr, nh = _corpus_ids(references, hypotheses, unit)
+def _rate(references, hypotheses, unit, reference_transform=None, hypothesis_transform=None):
+    k, pairs, nr, nh, _ = _prepare(references, hypotheses, unit, reference_transform, hypothesis_transform, False)
     out = np.zeros((pairs[1].size, 4), dtype=np.int64)
     k.pair_scores(*pairs, False, out)
     dist = int(out[:, 0].sum())
     return float(dist) if nr == 0 else float(dist) / float(nr)
 
 
-def wer(references, hypotheses):
+def wer(references, hypotheses, *, reference_transform=None, hypothesis_transform=None):
     """Corpus word error rate, as ``jiwer.wer(references, hypotheses)``.
 
     Total word-level edit distance over total reference words, after
@@ -248,14 +311,15 @@ def wer(references, hypotheses):
     >>> fastloss.wer(["the cat sat", "hello world"], ["the cat sat down", "hello  world "])
     0.2
     """
-    return _rate(references, hypotheses, "word")
+    return _rate(references, hypotheses, "word", reference_transform, hypothesis_transform)
 
 
-def cer(references, hypotheses):
+def cer(references, hypotheses, *, reference_transform=None, hypothesis_transform=None):
     """Corpus character error rate, as ``jiwer.cer(references, hypotheses)``.
 
     Total character-level edit distance (spaces included, ends stripped)
-    over total reference characters; see :func:`error_rates`.
+    over total reference characters; see :func:`error_rates` (also for
+    ``reference_transform`` / ``hypothesis_transform`` and token ids).
 
     Examples
     --------
@@ -263,7 +327,7 @@ def cer(references, hypotheses):
     >>> fastloss.cer("kitten", "sitting")
     0.5
     """
-    return _rate(references, hypotheses, "char")
+    return _rate(references, hypotheses, "char", reference_transform, hypothesis_transform)
 
 
 def edit_distance(reference, hypothesis):
@@ -319,3 +383,256 @@ def _sequence(x, name):
     if not hasattr(x, "__iter__") or isinstance(x, (dict, set, frozenset)):
         raise TypeError(f"{name} must be a str, a sequence of tokens or a 1-D array, got {type(x).__name__}")
     return list(x)
+
+
+# ---------------------------------------------------------------- issue 16
+# Transforms (jiwer-style pipelines), token-id inputs, alignments.
+
+
+def _is_ids(x) -> bool:
+    """A corpus of token ids: a 2-D integer array, or a non-empty sequence
+    whose first item is an integer array / a list of ints (not str)."""
+    if isinstance(x, str):
+        return False
+    if isinstance(x, np.ndarray) or type(x).__module__.startswith("torch"):
+        arr = _checks.to_array(x, "references")
+        return arr.ndim == 2 and arr.dtype.kind in "iub"
+    if isinstance(x, (list, tuple)) and x:
+        first = x[0]
+        if isinstance(first, np.ndarray) or type(first).__module__.startswith("torch"):
+            return True
+        if isinstance(first, (list, tuple)) and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in first):
+            return True
+    return False
+
+
+def _id_corpus(x, name):
+    """List of 1-D int64 arrays from token-id input."""
+    if isinstance(x, np.ndarray) or type(x).__module__.startswith("torch"):
+        arr = _checks.to_array(x, name)
+        return [np.ascontiguousarray(r, dtype=np.int64) for r in arr]
+    out = []
+    for i, s in enumerate(x):
+        if isinstance(s, str):
+            raise TypeError(f"{name}[{i}] is a str but {name} holds token ids (sequences of integers)")
+        arr = _checks.to_array(s, f"{name}[{i}]") if not isinstance(s, (list, tuple)) else np.asarray(s)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iub"):
+            raise TypeError(f"{name}[{i}] must be a 1-D sequence of integer token ids, got {_checks._describe(arr)}")
+        out.append(np.ascontiguousarray(arr, dtype=np.int64))
+    return out
+
+
+def _is_token_lists(x) -> bool:
+    if not isinstance(x, list):
+        return False
+    return all(isinstance(e, list) and all(isinstance(t, str) for t in e) for e in x)
+
+
+def _transformed(x, transform, name):
+    if isinstance(x, str):
+        x = [x]
+    elif isinstance(x, (tuple, np.ndarray)):
+        x = list(x.tolist() if isinstance(x, np.ndarray) else x)
+    out = transform(x)
+    if not _is_token_lists(out):
+        raise ValueError(
+            f"After applying the transformation, each {'reference' if name == 'references' else 'hypothesis'} "
+            "should be a list of strings, with each string being a single word or character. Please ensure the "
+            "given transformation reduces the input to a list of list strings."
+        )
+    return out
+
+
+def _pack(seqs):
+    off = np.zeros(len(seqs) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(t) for t in seqs), dtype=np.int64, count=len(seqs)), out=off[1:])
+    tok = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64)
+    return np.ascontiguousarray(tok, dtype=np.int64), off[:-1], off[1:]
+
+
+def _prepare(references, hypotheses, unit, reference_transform, hypothesis_transform, want_tokens):
+    """(kernels, pairs, n_ref_tokens, n_hyp_tokens, token lists or None)."""
+    if not isinstance(unit, str) or unit not in ("word", "char"):
+        raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
+    ids_r, ids_h = _is_ids(references), _is_ids(hypotheses)
+    if ids_r or ids_h:
+        if not (ids_r and ids_h):
+            raise TypeError("references and hypotheses must both be text or both be token ids")
+        if reference_transform is not None or hypothesis_transform is not None:
+            raise ValueError("transforms apply to text, not to token ids")
+        rs, hs = _id_corpus(references, "references"), _id_corpus(hypotheses, "hypotheses")
+        toks = (rs, hs)
+    elif reference_transform is None and hypothesis_transform is None and not want_tokens:
+        k, pairs, nr, nh = _corpus_ids(references, hypotheses, unit)
+        return k, pairs, nr, nh, None
+    else:
+        from . import transforms as tr
+
+        default = tr.wer_default if unit == "word" else tr.cer_default
+        rt = default if reference_transform is None else reference_transform
+        ht = default if hypothesis_transform is None else hypothesis_transform
+        for t, name in ((rt, "reference_transform"), (ht, "hypothesis_transform")):
+            if not callable(t):
+                raise TypeError(f"{name} must be a callable transform (e.g. fastloss.text.Compose), got {t!r}")
+        if reference_transform is None:
+            _as_corpus(references, "references")  # type checks of the fast path
+        rw = _transformed(references, rt, "references")
+        hw = _transformed(hypotheses, ht, "hypotheses")
+        ids: dict = {}
+        rs = [np.fromiter((ids.setdefault(w, len(ids)) for w in sent), dtype=np.int64, count=len(sent)) for sent in rw]
+        hs = [np.fromiter((ids.setdefault(w, len(ids)) for w in sent), dtype=np.int64, count=len(sent)) for sent in hw]
+        toks = (rw, hw)
+    if len(rs) != len(hs):
+        raise ValueError(
+            "After applying the transforms on the reference and hypothesis sentences, their lengths must match. "
+            f"Instead got {len(rs)} reference and {len(hs)} hypothesis sentences."
+        )
+    rtok, rlo, rhi = _pack(rs)
+    htok, hlo, hhi = _pack(hs)
+    return _kernels(), (rtok, rlo, rhi, htok, hlo, hhi), int((rhi - rlo).sum()), int((hhi - hlo).sum()), toks
+
+
+@dataclass
+class AlignmentChunk:
+    """One run of an alignment, as jiwer's ``AlignmentChunk``: ``type`` in
+    {'equal', 'substitute', 'insert', 'delete'}; the reference tokens
+    ``[ref_start_idx, ref_end_idx)`` map to the hypothesis tokens
+    ``[hyp_start_idx, hyp_end_idx)``."""
+
+    type: str
+    ref_start_idx: int
+    ref_end_idx: int
+    hyp_start_idx: int
+    hyp_end_idx: int
+
+    def __post_init__(self):
+        if self.type not in ("replace", "insert", "delete", "equal", "substitute"):
+            raise ValueError(f"type must be one of 'equal', 'substitute', 'insert', 'delete', got {self.type!r}")
+        if self.type == "replace":
+            self.type = "substitute"
+        if self.ref_start_idx > self.ref_end_idx:
+            raise ValueError(f"ref_start_idx={self.ref_start_idx} is larger than ref_end_idx={self.ref_end_idx}")
+        if self.hyp_start_idx > self.hyp_end_idx:
+            raise ValueError(f"hyp_start_idx={self.hyp_start_idx} is larger than hyp_end_idx={self.hyp_end_idx}")
+
+
+_NAMES = ("equal", "substitute", "delete", "insert")
+
+
+def _chunks(path):
+    """Opcodes from the step codes (0 hit, 1 sub, 2 del, 3 ins), merged as
+    rapidfuzz's ``Editops.as_opcodes`` merges runs of one kind."""
+    out = []
+    i = j = 0
+    t = 0
+    n = path.size
+    while t < n:
+        c = path[t]
+        i0, j0 = i, j
+        while t < n and path[t] == c:
+            if c != 3:
+                i += 1
+            if c != 2:
+                j += 1
+            t += 1
+        out.append(AlignmentChunk(_NAMES[c], i0, i, j0, j))
+    return out
+
+
+def _alignments(k, pairs, toks):
+    rtok, rlo, rhi, htok, hlo, hhi = pairs
+    alignments = []
+    for a0, a1, b0, b1 in zip(rlo, rhi, hlo, hhi):
+        a, b = rtok[a0:a1], htok[b0:b1]
+        if (a.size + 1) * (b.size + 1) > (1 << 28):
+            raise ValueError(f"alignment of a {a.size} x {b.size} token pair needs too large a matrix")
+        path = np.empty(a.size + b.size, dtype=np.int8)
+        m = k.edit_path(a, b, path)
+        alignments.append(_chunks(path[:m]))
+    refs, hyps = toks if toks is not None else (None, None)
+    if refs is not None and len(refs) and isinstance(refs[0], np.ndarray):
+        refs = [r.tolist() for r in refs]
+        hyps = [h.tolist() for h in hyps]
+    return {"references": refs, "hypotheses": hyps, "alignments": alignments}
+
+
+def visualize_alignment(result, *, show_measures=True, skip_correct=True, line_width=None):
+    """Text picture of the alignments of an :func:`error_rates` result
+    (``return_alignments=True``), as ``jiwer.visualize_alignment``.
+
+    Examples
+    --------
+    >>> import fastloss
+    >>> r = fastloss.error_rates(["short one here"], ["shoe order one"], return_alignments=True)
+    >>> print(fastloss.visualize_alignment(r, show_measures=False))
+    === SENTENCE 1 ===
+    <BLANKLINE>
+    REF: **** short one here
+    HYP: shoe order one ****
+            I     S        D
+    <BLANKLINE>
+    """
+    if not isinstance(result, ErrorRates) or result.alignments is None:
+        raise ValueError("visualize_alignment needs error_rates(..., return_alignments=True)")
+    is_cer = result.unit == "char"
+    final = ""
+    for idx, (gt, hp, chunks) in enumerate(zip(result.references, result.hypotheses, result.alignments)):
+        if skip_correct and (len(chunks) == 0 or (len(chunks) == 1 and chunks[0].type == "equal")):
+            continue
+        final += f"=== SENTENCE {idx + 1} ===\n\n"
+        final += _comparison(gt, hp, chunks, not is_cer, line_width)
+        final += "\n"
+    if show_measures:
+        final += "=== SUMMARY ===\n"
+        final += f"number of sentences: {len(result.alignments)}\n"
+        final += f"substitutions={result.substitutions} deletions={result.deletions} "
+        final += f"insertions={result.insertions} hits={result.hits}\n"
+        if is_cer:
+            final += f"\ncer={result.error_rate * 100:.2f}%\n"
+        else:
+            final += f"\nmer={result.mer * 100:.2f}%\nwil={result.wil * 100:.2f}%\nwip={result.wip * 100:.2f}%"
+            final += f"\nwer={result.error_rate * 100:.2f}%\n"
+    else:
+        final = final[:-1]
+    return final
+
+
+def _comparison(reference, hypothesis, ops, sep, line_width):
+    reference = [str(t) for t in reference]
+    hypothesis = [str(t) for t in hypothesis]
+    ref_str, hyp_str, op_str, agg = "REF: ", "HYP: ", "     ", ""
+    for op in ops:
+        if op.type in ("equal", "substitute"):
+            ref = reference[op.ref_start_idx:op.ref_end_idx]
+            hyp = hypothesis[op.hyp_start_idx:op.hyp_end_idx]
+            op_char = " " if op.type == "equal" else "s"
+        elif op.type == "delete":
+            ref = reference[op.ref_start_idx:op.ref_end_idx]
+            hyp = ["*"] * len(ref)
+            op_char = "d"
+        else:
+            hyp = hypothesis[op.hyp_start_idx:op.hyp_end_idx]
+            ref = ["*"] * len(hyp)
+            op_char = "i"
+        for rf, hp in zip(ref, hyp):
+            w = max(len(rf), len(hp), 1)
+            if line_width is not None and len(ref_str) + w > line_width:
+                if sep:
+                    agg += f"{ref_str[:-1]}\n{hyp_str[:-1]}\n{op_str[:-1]}\n\n"
+                else:
+                    agg += f"{ref_str}\n{hyp_str}\n{op_str}\n\n"
+                ref_str, hyp_str, op_str = "REF: ", "HYP: ", "     "
+            if rf == "*":
+                rf = "*" * w
+            elif hp == "*":
+                hp = "*" * w
+            ref_str += f"{rf:>{w}}"
+            hyp_str += f"{hp:>{w}}"
+            op_str += f"{op_char.upper():>{w}}"
+            if sep:
+                ref_str += " "
+                hyp_str += " "
+                op_str += " "
+    if sep:
+        return agg + f"{ref_str[:-1]}\n{hyp_str[:-1]}\n{op_str[:-1]}\n"
+    return agg + f"{ref_str}\n{hyp_str}\n{op_str}\n"

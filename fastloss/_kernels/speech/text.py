@@ -407,3 +407,83 @@ def word_ids(rcodes, rtok, rs, re, rlo, rhi, hcodes, htok, hs, he, hlo, hhi, rid
                 if rtok[j] == htok[i] and _same_word(rcodes, rs[j], re[j], hcodes, hs[i], he[i]):
                     hid[i] = rid[j]
                     break
+
+
+# ----------------------------------------------------------------------------
+# Alignment path (issue 16): the walk of :func:`_counts`, recorded
+# ----------------------------------------------------------------------------
+
+
+@kernel()
+def edit_path(a, b, path):
+    """Write the alignment rapidfuzz's ``Levenshtein.opcodes`` picks, one code
+    per step in forward order (0 hit, 1 substitution, 2 deletion, 3
+    insertion), into ``path`` (size >= len(a) + len(b)); return its length.
+    Same walk as :func:`_counts` (full matrix; the caller bounds its size)."""
+    p, q = _affix(a, b)
+    n = a.size - p - q
+    m = b.size - p - q
+    s1 = a[p:p + n]
+    s2 = b[p:p + m]
+    n1 = n + 1
+    rev = np.empty(n + m, np.int8)
+    k = 0
+    if n > 0 and m > 0:
+        M = np.empty((m + 1) * n1, np.int32)
+        for i in range(n1):
+            M[i] = i
+        for j in range(1, m + 1):
+            cj = s2[j - 1]
+            base = j * n1
+            prev = base - n1
+            M[base] = j
+            left = j
+            for i in range(1, n1):
+                v = M[prev + i - 1] + (s1[i - 1] != cj)
+                up = M[prev + i] + 1
+                if up < v:
+                    v = up
+                if left + 1 < v:
+                    v = left + 1
+                M[base + i] = v
+                left = v
+        col = n
+        row = m
+        while row != 0 and col != 0:
+            if M[row * n1 + col] - M[row * n1 + col - 1] == 1:
+                rev[k] = 2
+                k += 1
+                col -= 1
+            else:
+                row -= 1
+                if row != 0 and M[row * n1 + col] - M[row * n1 + col - 1] == -1:
+                    rev[k] = 3
+                    k += 1
+                else:
+                    col -= 1
+                    rev[k] = 0 if s1[col] == s2[row] else 1
+                    k += 1
+        for _ in range(col):
+            rev[k] = 2
+            k += 1
+        for _ in range(row):
+            rev[k] = 3
+            k += 1
+    else:
+        for _ in range(n):
+            rev[k] = 2
+            k += 1
+        for _ in range(m):
+            rev[k] = 3
+            k += 1
+    t = 0
+    for _ in range(p):
+        path[t] = 0
+        t += 1
+    for i in range(k - 1, -1, -1):
+        path[t] = rev[i]
+        t += 1
+    for _ in range(q):
+        path[t] = 0
+        t += 1
+    return t
