@@ -161,7 +161,7 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     --------
     >>> import numpy as np, fastloss
     >>> round(fastloss.log_loss(np.array([0, 1, 1]), np.array([0.2, 0.7, 0.9])), 6)
-    0.22008
+    0.228393
     """
     normalize = _checks.check_bool(normalize, "normalize")
     y, P, w = _inputs(y_true, y_proba, sample_weight)
