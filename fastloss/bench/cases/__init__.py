@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-FAMILIES = ("regression", "classification", "embedding", "ctc", "rnnt", "decode", "metrics", "ood")
+FAMILIES = ("regression", "classification", "embedding", "ctc", "rnnt", "decode", "metrics", "ood", "scores", "likelihood")
 
 
 @dataclass(frozen=True)
