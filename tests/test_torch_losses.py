@@ -185,3 +185,22 @@ def test_errors(rng):
     assert np.isnan(fastloss.poisson_nll_loss(np.array([np.nan]), np.array([1.0])))
     assert np.isnan(fastloss.soft_margin_loss(np.array([np.nan]), np.array([1.0])))
     assert np.isnan(fastloss.poisson_nll_loss(np.zeros(0), np.zeros(0)))
+
+
+def test_streaming_equals_one_shot(rng):
+    import pickle
+
+    x = rng.standard_normal((10, 4))
+    t = rng.poisson(1.0, (10, 4)).astype(float)
+    y = np.sign(rng.standard_normal((10, 4)))
+    tgt = np.full((10, 4), -1)
+    tgt[:, 0] = 1
+    for f, args in ((fastloss.poisson_nll_loss, (x, t)), (fastloss.gaussian_nll_loss, (x, t, np.abs(x))),
+                    (fastloss.soft_margin_loss, (x, y)), (fastloss.hinge_embedding_loss, (x, y)),
+                    (fastloss.margin_ranking_loss, (x, t, y)), (fastloss.multilabel_soft_margin_loss, (x, (y > 0) * 1.0)),
+                    (fastloss.multilabel_margin_loss, (x, tgt))):
+        a, b = fastloss.LossAccumulator(f), fastloss.LossAccumulator(f)
+        a.update(*[v[:3] for v in args])
+        b.update(*[v[3:] for v in args])
+        a.merge(pickle.loads(pickle.dumps(b)))
+        assert np.isclose(a.result(), f(*args), rtol=1e-13) and np.isclose(a.result("sum"), f(*args, reduction="sum"), rtol=1e-13)

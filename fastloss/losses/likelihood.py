@@ -24,6 +24,25 @@ def _kernels():
 
     return likelihood
 
+def _sum_stream(count):
+    """Streaming form (:class:`fastloss.LossAccumulator`) of a loss defined
+    below: the float64 ``'sum'`` of a batch (float inputs are read as
+    float64, so the batch sum is not rounded to float32) and the ``'mean'``
+    divisor, ``count='size'`` (elements) or ``'rows'`` (samples)."""
+
+    def attach(loss):
+        def stream(*arrays, **options):
+            arrays = [a if np.asarray(a).dtype.kind not in "f" else np.asarray(a, dtype=np.float64) for a in arrays]
+            x = np.asarray(arrays[0])
+            n = x.size if count == "size" else (x.shape[0] if x.ndim == 2 else 1)
+            return float(loss(*arrays, reduction="sum", **options)), n
+
+        loss._fastloss_stream = stream
+        return loss
+
+    return attach
+
+
 
 def _pair(input, target):
     x = _checks.as_float(input, "input")
@@ -32,6 +51,7 @@ def _pair(input, target):
     return x, t, dtype
 
 
+@_sum_stream("size")
 def poisson_nll_loss(input, target, *, log_input=True, full=False, eps=1e-8, reduction="mean", return_grad=False,
                      grad_out=None):
     r"""Poisson negative log-likelihood of counts ``target`` given rates.
@@ -98,6 +118,7 @@ def _variance(var, x, dtype):
     return np.broadcast_to(v, shape)
 
 
+@_sum_stream("size")
 def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, reduction="mean", return_grad=False, grad_out=None):
     r"""Gaussian negative log-likelihood of ``target`` under
     :math:`\mathcal N(\text{input}, \text{var})`.

@@ -319,6 +319,25 @@ def multi_margin_loss(input, target, *, p=1, margin=1.0, weight=None, reduction=
 # multilabel_margin_loss is a row kernel.
 
 
+def _sum_stream(count):
+    """Streaming form (:class:`fastloss.LossAccumulator`) of a loss defined
+    below: the float64 ``'sum'`` of a batch (float inputs are read as
+    float64, so the batch sum is not rounded to float32) and the ``'mean'``
+    divisor, ``count='size'`` (elements) or ``'rows'`` (samples)."""
+
+    def attach(loss):
+        def stream(*arrays, **options):
+            arrays = [a if np.asarray(a).dtype.kind not in "f" else np.asarray(a, dtype=np.float64) for a in arrays]
+            x = np.asarray(arrays[0])
+            n = x.size if count == "size" else (x.shape[0] if x.ndim == 2 else 1)
+            return float(loss(*arrays, reduction="sum", **options)), n
+
+        loss._fastloss_stream = stream
+        return loss
+
+    return attach
+
+
 def _elementwise(kind, p, x, a, b, dtype, reduction, return_grad, grad_out, count=None):
     from .._core.driver import run
 
@@ -337,6 +356,7 @@ def _float_pair(input, target, names=("input", "target")):
     return x, t, dtype
 
 
+@_sum_stream("size")
 def soft_margin_loss(input, target, *, reduction="mean", return_grad=False, grad_out=None):
     r"""Two-class logistic loss :math:`\ell = \log(1 + e^{-y x})`, ``y`` in {-1, 1}.
 
@@ -370,6 +390,7 @@ def soft_margin_loss(input, target, *, reduction="mean", return_grad=False, grad
     return finish(total, n, reduction, dtype, out, grad, rg)
 
 
+@_sum_stream("size")
 def hinge_embedding_loss(input, target, *, margin=1.0, reduction="mean", return_grad=False, grad_out=None):
     r"""Hinge embedding loss: :math:`\ell = x` where ``y = 1``,
     :math:`\max(0, \text{margin} - x)` where ``y = -1``.
@@ -408,6 +429,7 @@ def hinge_embedding_loss(input, target, *, margin=1.0, reduction="mean", return_
     return finish(total, n, reduction, dtype, out, grad, rg)
 
 
+@_sum_stream("size")
 def margin_ranking_loss(input1, input2, target, *, margin=0.0, reduction="mean", return_grad=False, grad_out=None):
     r"""Margin ranking loss :math:`\ell = \max(0, -y (x_1 - x_2) + \text{margin})`.
 
@@ -448,6 +470,7 @@ def margin_ranking_loss(input1, input2, target, *, margin=0.0, reduction="mean",
     return finish(total, n, reduction, dtype, out, grad, rg)
 
 
+@_sum_stream("rows")
 def multilabel_soft_margin_loss(input, target, *, weight=None, reduction="mean", return_grad=False, grad_out=None):
     r"""Multilabel one-vs-all logistic loss, per sample
     :math:`\ell_n = -\frac1C \sum_c w_c [y_{nc} \log\sigma(x_{nc}) + (1 - y_{nc}) \log\sigma(-x_{nc})]`.
@@ -504,6 +527,7 @@ def multilabel_soft_margin_loss(input, target, *, weight=None, reduction="mean",
     return finish(total, N, reduction, dtype, out, grad, rg)
 
 
+@_sum_stream("rows")
 def multilabel_margin_loss(input, target, *, reduction="mean", return_grad=False):
     r"""Multilabel hinge loss (torch's ``multilabel_margin_loss``):
     :math:`\ell_n = \sum_{j \in Y_n} \sum_{k \notin Y_n} \max(0, 1 - (x_{n y_j} - x_{nk})) / C`.
