@@ -320,7 +320,7 @@ def calibration_curve(y_true, y_prob, *, pos_label=None, n_bins=5, strategy="uni
     >>> fastloss.calibration_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.6, 0.9]), n_bins=2)
     (array([0., 1.]), array([0.25, 0.75]))
     """
-    from ._common import _check_length, _labels
+    from ._common import _check_length, _classes, _labels, _native
     from .ranking import _curve_pos_label, _is_pos
 
     y = _labels(y_true, "y_true")
@@ -329,18 +329,33 @@ def calibration_curve(y_true, y_prob, *, pos_label=None, n_bins=5, strategy="uni
         p = p[:, 0]
     if p.ndim != 1:
         raise ValueError(f"y_prob must be 1-D, got shape {p.shape}")
-    _checks.float_dtype(p.dtype, "y_prob")
+    dtype = _checks.float_dtype(p.dtype, "y_prob")
     _check_length(y.shape[0], p, "y_prob", "y_true")
     pos = _curve_pos_label(y, pos_label)
     if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1):
         raise ValueError("y_prob has values outside [0, 1].")
-    classes = np.unique(y)
+    classes = _classes(y)
     if classes.size > 2:
         raise ValueError(f"Only binary classification is supported. Provided labels {classes}.")
     if strategy not in STRATEGIES:
         raise ValueError("Invalid entry to 'strategy' input. Strategy must be either 'quantile' or 'uniform'.")
-    hit = _is_pos(y, pos).astype(np.int64)
-    _, count, conf_sum, hit_sum, _, _ = _binned(p, hit, n_bins, strategy, False)
+    n_bins = _checks.check_int(n_bins, "n_bins", low=1)
+    # One pass of the binning kernel of reliability_diagram over the
+    # probabilities as they are (no per-call conversion passes).
+    conf = _native(np.ascontiguousarray(p, dtype=dtype))
+    hit = np.ascontiguousarray(_is_pos(y, pos)).view(np.uint8)
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    else:
+        edges = np.percentile(conf, np.linspace(0, 1, n_bins + 1) * 100).astype(np.float64)
+    n = conf.size
+    chunk = max(CHUNK, 16 * n_bins)
+    nchunks = max(1, (n + chunk - 1) // chunk)
+    count = np.zeros((nchunks, n_bins), dtype=np.int64)
+    conf_sum = np.zeros((nchunks, n_bins), dtype=np.float64)
+    hit_sum = np.zeros((nchunks, n_bins), dtype=np.int64)
+    _kernels().bin_stats(strategy == "uniform", conf, hit, edges, chunk, count, conf_sum, hit_sum)
+    count, conf_sum, hit_sum = count.sum(axis=0), conf_sum.sum(axis=0), hit_sum.sum(axis=0)
     nz = count != 0
     return hit_sum[nz] / count[nz], conf_sum[nz] / count[nz]
 
