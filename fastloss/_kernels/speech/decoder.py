@@ -1,0 +1,533 @@
+"""Kernel of the LM-fused CTC prefix beam search (:mod:`fastloss.speech.decoder`).
+
+The search is the prefix search of ``fastloss._kernels.decode._search_one``
+(blank- and label-ending log-probabilities per prefix, prefixes unique in a
+trie, exact merging) with one addition: every trie node also carries the
+language-model part of its score, computed once when the node is created
+(the LM state after the node's completed words, the partial word's place in
+a character trie of known words, and their scores).  Because that part is a
+function of the prefix alone, merging stays exact.
+
+Nodes are rows of two growable arrays: ``ni`` (int32 fields) and ``nf``
+(float64 fields), so that growing the trie is one reallocation of two arrays.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..._jit import kernel, numba
+from .._math import flog1p_exp_neg
+from .lm import base_score, step
+
+NEG_INF = -np.inf
+
+# ni columns
+PARENT, TOKEN, CHILD, SIB, NWORDS, WNODE, PLEN, CTXLEN, CTX = 0, 1, 2, 3, 4, 5, 6, 7, 8
+# nf columns
+ACC, RAW, PART = 0, 1, 2
+#: pyctcdecode's AVG_TOKEN_LEN: a partial out-of-vocabulary word longer than
+#: this many characters gets its penalty scaled by length / 6.
+AVG_TOKEN_LEN = 6
+
+
+@kernel(inline=True)
+def _logaddexp(a, b):
+    if a < b:
+        a, b = b, a
+    if b == NEG_INF:
+        return a
+    return a + flog1p_exp_neg(a - b)
+
+
+@kernel()
+def _insert(cand_score, cand_order, k, cnt, score, idx):
+    """Keep the k best candidates in cand_order[:cnt] (best first); ties keep
+    the earlier candidate first.  Returns the new count."""
+    if cnt == k:
+        if not (score > cand_score[cand_order[cnt - 1]]):
+            return cnt
+        pos = cnt - 1
+    else:
+        pos = cnt
+        cnt += 1
+    while pos > 0 and score > cand_score[cand_order[pos - 1]]:
+        cand_order[pos] = cand_order[pos - 1]
+        pos -= 1
+    cand_order[pos] = idx
+    cand_score[idx] = score
+    return cnt
+
+
+@kernel(inline=True)
+def _trie_child(tkey, tval, node, ch):
+    """Child of word-trie node ``node`` by code point ``ch``, or -1."""
+    key = (np.int64(node) << np.int64(21)) | np.int64(ch)
+    mask = tkey.size - 1
+    s = np.int64(step(np.uint64(0), key) & np.uint64(mask))
+    while True:
+        k = tkey[s]
+        if k < 0:
+            return -1
+        if k == key:
+            return tval[s]
+        s = (s + 1) & mask
+
+
+@kernel()
+def _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, has_lm, use_lex, unk_offset, hot_weight):
+    """Score of an unfinished word (pyctcdecode's ``score_partial_token``):
+    a prefix of a hotword gets weight * len / (shortest such hotword's
+    length); else, with an LM, a prefix of no known word gets
+    ``unk_offset`` (times len / 6 beyond 6 characters); with a lexicon, a
+    prefix of no lexicon word is impossible."""
+    if plen == 0:
+        return 0.0
+    if wnode >= 0 and hot_min[wnode] > 0:
+        return hot_weight * plen / hot_min[wnode]
+    if use_lex and not (wnode >= 0 and pre_lex[wnode]):
+        return NEG_INF
+    s = 0.0
+    if has_lm and not (wnode >= 0 and pre_uni[wnode]):
+        s = unk_offset
+        if plen > AVG_TOKEN_LEN:
+            s = s * plen / AVG_TOKEN_LEN
+    return s
+
+
+@kernel()
+def _grow(ni, nf, need):
+    cap = ni.shape[0]
+    if need <= cap:
+        return ni, nf
+    while cap < need:
+        cap *= 2
+    ni2 = np.empty((cap, ni.shape[1]), np.int32)
+    nf2 = np.empty((cap, nf.shape[1]), np.float64)
+    ni2[: ni.shape[0]] = ni
+    nf2[: nf.shape[0]] = nf
+    return ni2, nf2
+
+
+@kernel()
+def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight,
+              w_lmid, w_uni, w_hot, w_lex, use_lex, word_known):
+    """Score one completed word for node ``dst`` from the state of node
+    ``src`` (dst may equal src): word index ``wi`` (-1: not in the word
+    trie).  Returns False when the lexicon forbids the word."""
+    if use_lex and (wi < 0 or not w_lex[wi]):
+        return False
+    grams, order, prob, bo, keep, slot_row, slot_hash = lmt
+    add = 0.0
+    raw = 0.0
+    if lm_order > 0:
+        lmid = w_lmid[wi] if wi >= 0 else unk_id
+        m = ni[src, CTXLEN]
+        ctx = ni[src, CTX:CTX + lm_order]
+        out = np.empty(lm_order, np.int32)
+        p, _, m2 = base_score(grams, order, prob, bo, keep, slot_row, slot_hash, lm_order, ctx, m, lmid, out)
+        raw = p
+        q = p
+        if not word_known or wi < 0 or not w_uni[wi]:
+            q += unk_offset
+        add = alpha_ln10 * q + beta
+        ni[dst, CTXLEN] = m2
+        for i in range(m2):
+            ni[dst, CTX + i] = out[i]
+    if wi >= 0 and w_hot[wi]:
+        add += hot_weight
+    nf[dst, ACC] = nf[src, ACC] + add
+    nf[dst, RAW] = nf[src, RAW] + raw
+    ni[dst, NWORDS] = ni[src, NWORDS] + 1
+    return True
+
+
+@kernel()
+def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+               tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex):
+    """Fill node ``nnodes`` = prefix(P) + token c; returns False if the
+    lexicon forbids it (the node is then given a -inf partial score)."""
+    d = nnodes
+    ni[d, PARENT] = P
+    ni[d, TOKEN] = c
+    ni[d, CHILD] = -1
+    ni[d, SIB] = ni[P, CHILD]
+    ni[P, CHILD] = d
+    for j in range(NWORDS, ni.shape[1]):
+        ni[d, j] = ni[P, j]
+    nf[d, ACC] = nf[P, ACC]
+    nf[d, RAW] = nf[P, RAW]
+    nf[d, PART] = 0.0
+    has_lm = lm_order > 0
+    if char_mode:
+        # every token is an LM word (characters of a character LM)
+        wi = -1
+        known = tok_lmid[c] != unk_id
+        if has_lm:
+            m = ni[P, CTXLEN]
+            out = np.empty(lm_order, np.int32)
+            p, _, m2 = base_score(lmt[0], lmt[1], lmt[2], lmt[3], lmt[4], lmt[5], lmt[6], lm_order,
+                                  ni[P, CTX:CTX + lm_order], m, tok_lmid[c], out)
+            q = p if known else p + unk_offset
+            nf[d, ACC] += alpha_ln10 * q + beta
+            nf[d, RAW] += p
+            ni[d, CTXLEN] = m2
+            for i in range(m2):
+                ni[d, CTX + i] = out[i]
+        ni[d, NWORDS] += 1
+        return True
+    ok = True
+    wnode = ni[P, WNODE]
+    plen = ni[P, PLEN]
+    if tok_start[c]:
+        if plen > 0:
+            wi = term[wnode] if wnode >= 0 else -1
+            ok = _complete(ni, nf, P, d, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight,
+                           w_lmid, w_uni, w_hot, w_lex, use_lex, True)
+        wnode = 0
+        plen = 0
+    for q in range(tok_off[c], tok_off[c + 1]):
+        if wnode >= 0:
+            wnode = _trie_child(tkey, tval, wnode, tok_chars[q])
+        plen += 1
+    ni[d, WNODE] = wnode
+    ni[d, PLEN] = plen
+    if ok:
+        nf[d, PART] = _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, has_lm, use_lex, unk_offset,
+                                     hot_weight)
+    else:
+        nf[d, PART] = NEG_INF
+    return nf[d, PART] > NEG_INF
+
+
+@kernel()
+def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id, eos_id, alpha_ln10, beta,
+               unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f):
+    """LM score of the finished hypothesis (completed words, the last
+    partial word scored as a word, then </s>) and its raw log10 part and word
+    count; the scratch row (index 0 of scratch_i/scratch_f) is work space."""
+    acc = nf[node, ACC]
+    raw = nf[node, RAW]
+    nw = ni[node, NWORDS]
+    for j in range(ni.shape[1]):
+        scratch_i[0, j] = ni[node, j]
+    scratch_f[0, ACC] = acc
+    scratch_f[0, RAW] = raw
+    if not char_mode and ni[node, PLEN] > 0:
+        wnode = ni[node, WNODE]
+        wi = term[wnode] if wnode >= 0 else -1
+        if not _complete(scratch_i, scratch_f, 0, 0, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset,
+                         hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True):
+            return NEG_INF, raw, nw
+        acc = scratch_f[0, ACC]
+        raw = scratch_f[0, RAW]
+        nw = scratch_i[0, NWORDS]
+    if lm_order > 0 and eos_id >= 0:
+        out = np.empty(lm_order, np.int32)
+        p, _, _ = base_score(lmt[0], lmt[1], lmt[2], lmt[3], lmt[4], lmt[5], lmt[6], lm_order,
+                             scratch_i[0, CTX:CTX + lm_order], scratch_i[0, CTXLEN], eos_id, out)
+        acc += alpha_ln10 * p
+        raw += p
+    return acc, raw, nw
+
+
+@kernel()
+def _align(lp, T, toks, L, blank, tstart, tend, tlogp):
+    """Viterbi (best single) alignment of the label sequence toks[:L] to
+    lp[:T]: for each token its first frame, last frame + 1 and summed
+    log-probability over its frames.  Ties prefer staying in a state, then
+    the blank-skipping move (as torchaudio's forced_align prefers the
+    current state)."""
+    S = 2 * L + 1
+    if L == 0 or T == 0:
+        return
+    dp = np.full((T, S), NEG_INF)
+    bp = np.zeros((T, S), np.int8)  # 0 stay, 1 from s-1, 2 from s-2
+    dp[0, 0] = np.float64(lp[0, blank])
+    dp[0, 1] = np.float64(lp[0, toks[0]])
+    for t in range(1, T):
+        for s in range(S):
+            lab = blank if s % 2 == 0 else toks[s // 2]
+            best = dp[t - 1, s]
+            arg = 0
+            if s >= 1 and dp[t - 1, s - 1] > best:
+                best = dp[t - 1, s - 1]
+                arg = 1
+            if s >= 2 and s % 2 == 1 and toks[s // 2] != toks[s // 2 - 1] and dp[t - 1, s - 2] > best:
+                best = dp[t - 1, s - 2]
+                arg = 2
+            dp[t, s] = best + np.float64(lp[t, lab])
+            bp[t, s] = arg
+    s = S - 1
+    if S >= 2 and dp[T - 1, S - 2] > dp[T - 1, S - 1]:
+        s = S - 2
+    for k in range(L):
+        tstart[k] = T
+        tend[k] = 0
+        tlogp[k] = 0.0
+    for t in range(T - 1, -1, -1):
+        if s % 2 == 1:
+            k = s // 2
+            tstart[k] = t
+            if tend[k] == 0:
+                tend[k] = t + 1
+            tlogp[k] += np.float64(lp[t, toks[k]])
+        if t > 0:
+            s -= bp[t, s]
+
+
+@kernel()
+def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
+                tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+                tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+                lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
+                out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp):
+    C = lp.shape[1]
+    ncol = CTX + max(lm_order, 1)
+    cap = 1024
+    ni = np.empty((cap, ncol), np.int32)
+    nf = np.empty((cap, 3), np.float64)
+    for j in range(ncol):
+        ni[0, j] = 0
+    ni[0, PARENT] = -1
+    ni[0, TOKEN] = -1
+    ni[0, CHILD] = -1
+    ni[0, SIB] = -1
+    ni[0, CTXLEN] = bos_len if lm_order > 0 else 0
+    for i in range(bos_len):
+        if lm_order > 0:
+            ni[0, CTX + i] = bos_ctx[i]
+    nf[0, ACC] = 0.0
+    nf[0, RAW] = 0.0
+    nf[0, PART] = 0.0
+    nnodes = 1
+    beam_of = np.full(cap, -1, np.int32)
+    node = np.empty(W, np.int32)
+    pb = np.empty(W, np.float64)
+    pnb = np.empty(W, np.float64)
+    nbeam = 1
+    node[0] = 0
+    pb[0] = 0.0
+    pnb[0] = NEG_INF
+    ncand = W + W * C
+    cand_b = np.empty(W, np.float64)
+    cand_nb = np.empty(W, np.float64)
+    cand_score = np.empty(ncand, np.float64)
+    ext_ac = np.empty(W * C, np.float64)
+    ext_child = np.empty(W * C, np.int32)
+    merged = np.zeros(W * C, np.bool_)
+    order = np.empty(ncand, np.int64)
+    allowed = np.ones(C, np.bool_)
+    tot = np.empty(W, np.float64)
+    new_node = np.empty(W, np.int32)
+    new_pb = np.empty(W, np.float64)
+    new_pnb = np.empty(W, np.float64)
+    scratch_i = np.zeros((1, ncol), np.int32)
+    scratch_f = np.zeros((1, 3), np.float64)
+
+    for t in range(T):
+        if use_tok:
+            am = 0
+            for c in range(C):
+                v = np.float64(lp[t, c])
+                allowed[c] = v >= tok_min
+                if v > np.float64(lp[t, am]):
+                    am = c
+            allowed[am] = True
+        lblank = np.float64(lp[t, blank])
+        for i in range(nbeam):
+            tot[i] = _logaddexp(pb[i], pnb[i])
+            beam_of[node[i]] = i
+        for i in range(nbeam):
+            cand_b[i] = tot[i] + lblank if allowed[blank] else NEG_INF
+            last = ni[node[i], TOKEN]
+            nb_ = NEG_INF
+            if last >= 0 and allowed[last]:
+                nb_ = pnb[i] + np.float64(lp[t, last])
+            cand_nb[i] = nb_
+        for i in range(nbeam):
+            par = ni[node[i], PARENT]
+            if par >= 0:
+                j = beam_of[par]
+                if j >= 0:
+                    c = ni[node[i], TOKEN]
+                    merged[j * C + c] = True
+                    if allowed[c]:
+                        if ni[par, TOKEN] == c:
+                            e = pb[j] + np.float64(lp[t, c])
+                        else:
+                            e = tot[j] + np.float64(lp[t, c])
+                        cand_nb[i] = _logaddexp(cand_nb[i], e)
+        # extensions: acoustic score and child node (found or created)
+        best = NEG_INF
+        for i in range(nbeam):
+            s = _logaddexp(cand_b[i], cand_nb[i]) + nf[node[i], ACC] + nf[node[i], PART]
+            cand_score[i] = s
+            if s > best:
+                best = s
+        for i in range(nbeam):
+            P = node[i]
+            last = ni[P, TOKEN]
+            for c in range(C):
+                k = i * C + c
+                ext_child[k] = -1
+                if c == blank or not allowed[c] or merged[k]:
+                    continue
+                e = (pb[i] if c == last else tot[i]) + np.float64(lp[t, c])
+                if e == NEG_INF:
+                    continue
+                ch = ni[P, CHILD]
+                while ch >= 0 and ni[ch, TOKEN] != c:
+                    ch = ni[ch, SIB]
+                if ch < 0:
+                    if nnodes == ni.shape[0]:
+                        ni, nf = _grow(ni, nf, nnodes + 1)
+                        b2 = np.full(ni.shape[0], -1, np.int32)
+                        b2[: beam_of.size] = beam_of
+                        beam_of = b2
+                    _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+                               tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+                               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex)
+                    ch = nnodes
+                    nnodes += 1
+                ext_child[k] = ch
+                ext_ac[k] = e
+                s = e + nf[ch, ACC] + nf[ch, PART]
+                cand_score[W + k] = s
+                if s > best:
+                    best = s
+        thresh = NEG_INF
+        if use_prune:
+            thresh = best + prune
+        cnt = 0
+        for i in range(nbeam):
+            s = cand_score[i]
+            if s > NEG_INF and s >= thresh:
+                cnt = _insert(cand_score, order, W, cnt, s, i)
+        for i in range(nbeam):
+            for c in range(C):
+                k = i * C + c
+                if merged[k]:
+                    merged[k] = False
+                    continue
+                if ext_child[k] < 0:
+                    continue
+                s = cand_score[W + k]
+                if s > NEG_INF and s >= thresh:
+                    cnt = _insert(cand_score, order, W, cnt, s, W + k)
+        for i in range(nbeam):
+            nd = node[i]
+            par = ni[nd, PARENT]
+            if par >= 0:
+                j = beam_of[par]
+                if j >= 0:
+                    merged[j * C + ni[nd, TOKEN]] = False
+        for i in range(nbeam):
+            beam_of[node[i]] = -1
+        for r in range(cnt):
+            k = order[r]
+            if k < W:
+                new_node[r] = node[k]
+                new_pb[r] = cand_b[k]
+                new_pnb[r] = cand_nb[k]
+            else:
+                new_node[r] = ext_child[k - W]
+                new_pb[r] = NEG_INF
+                new_pnb[r] = ext_ac[k - W]
+        nbeam = cnt
+        for r in range(cnt):
+            node[r] = new_node[r]
+            pb[r] = new_pb[r]
+            pnb[r] = new_pnb[r]
+        if nbeam == 0:
+            return 0
+
+    # final: complete the last word, add </s>, rank
+    fin_lm = np.empty(W, np.float64)
+    fin_raw = np.empty(W, np.float64)
+    fin_nw = np.empty(W, np.int64)
+    fin_ac = np.empty(W, np.float64)
+    cnt = 0
+    for i in range(nbeam):
+        a = _logaddexp(pb[i], pnb[i])
+        l, r_, nw = _end_score(ni, nf, node[i], term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id, eos_id,
+                               alpha_ln10, beta, unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f)
+        fin_lm[i] = l
+        fin_raw[i] = r_
+        fin_nw[i] = nw
+        fin_ac[i] = a
+        s = a + l
+        if s > NEG_INF:
+            cnt = _insert(cand_score, order, top_k, cnt, s, i)
+    for r in range(cnt):
+        i = order[r]
+        nd = node[i]
+        L = 0
+        x = nd
+        while x > 0:
+            L += 1
+            x = ni[x, PARENT]
+        out_len[r] = L
+        out_score[r] = cand_score[i]
+        out_ac[r] = fin_ac[i]
+        out_lm[r] = fin_lm[i]
+        out_raw[r] = fin_raw[i]
+        out_nw[r] = fin_nw[i]
+        x = nd
+        p = L - 1
+        while x > 0:
+            out_tokens[r, p] = ni[x, TOKEN]
+            p -= 1
+            x = ni[x, PARENT]
+        _align(lp, T, out_tokens[r], L, blank, out_tstart[r], out_tend[r], out_tlogp[r])
+    return cnt
+
+
+@kernel(parallel=True)
+def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
+           tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+           tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+           lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
+           out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
+           out_count):
+    """LM-fused prefix beam search, parallel over utterances (one per task)."""
+    N = x.shape[0] if bf else x.shape[1]
+    for n in numba.prange(N):
+        lp = x[n] if bf else x[:, n, :]
+        out_count[n] = _search_one(
+            lp, lengths[n], blank, W, top_k, use_tok, tok_min, use_prune, prune,
+            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+            tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
+            out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
+            out_tstart[n], out_tend[n], out_tlogp[n])
+
+
+@kernel()
+def build_word_trie(chars, offs, tkey, tval, term, nodes_out):
+    """Insert words (code points chars[offs[w]:offs[w+1]]) into a trie held
+    in a hash table keyed by (node << 21 | code point); node 0 is the root.
+    term[node] = index of the word ending there (the first one, if repeated).
+    Returns the number of nodes; nodes_out[p] = the node after character p
+    (so callers can mark prefixes)."""
+    n = 1
+    mask = tkey.size - 1
+    for w in range(offs.size - 1):
+        node = 0
+        for p in range(offs[w], offs[w + 1]):
+            key = (np.int64(node) << np.int64(21)) | np.int64(chars[p])
+            s = np.int64(step(np.uint64(0), key) & np.uint64(mask))
+            while tkey[s] >= 0 and tkey[s] != key:
+                s = (s + 1) & mask
+            if tkey[s] < 0:
+                tkey[s] = key
+                tval[s] = n
+                term[n] = -1
+                n += 1
+            node = tval[s]
+            nodes_out[p] = node
+        if term[node] < 0 and offs[w + 1] > offs[w]:
+            term[node] = w
+    return n
