@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _checks
+from .._core import checks as _checks
 from .lm import NgramLM
 from .vocabulary import Vocabulary
 
@@ -279,7 +279,7 @@ class CTCDecoder:
         -------
         list of N lists of :class:`Hypothesis`, best first.
         """
-        from .. import decode as _dec
+        from . import decode as _dec
 
         batch_first = _checks.check_bool(batch_first, "batch_first")
         x, T, N, C = _dec._log_probs(log_probs, batch_first)

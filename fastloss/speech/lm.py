@@ -260,7 +260,7 @@ def load_arpa(path):
     ... ''')
     >>> lm = fastloss.load_arpa(path)
     >>> lm.order, round(lm.score("cat"), 4), round(lm.score("cat dog"), 4)
-    (2, -0.6, -2.9)
+    (2, -0.8, -2.8)
     >>> lm.full_scores("dog", bos=False, eos=False)
     [(-2.0, 1, True)]
     """

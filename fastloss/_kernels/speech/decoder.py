@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from ..._jit import kernel, numba
-from .._math import flog1p_exp_neg
+from ..._core.jit import kernel, numba
+from ..._core.math import flog1p_exp_neg
 from .lm import base_score, step
 
 NEG_INF = -np.inf

@@ -1,0 +1,177 @@
+"""CTCDecoder: exact on tiny problems, = ctc_beam_search without LM, pyctcdecode's rules."""
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import fastloss
+from arpa_gen import estimate_arpa, write_arpa
+from ref_lm import CTCDecoder_reference, fused_lm_score, load_arpa_reference
+
+LABELS = ["", " ", "a", "b"]
+
+
+def _lp(rng, T, N, C, peak=2.0):
+    z = rng.standard_normal((T, N, C)) + peak * (rng.random((T, N, C)) < 0.3)
+    z -= np.log(np.exp(z).sum(axis=2, keepdims=True))
+    return z
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("lm") / "tiny.arpa")
+    write_arpa(path, [
+        [(-99.0, ("<s>",), -0.4), (-0.6, ("</s>",), None), (-0.8, ("a",), -0.3), (-1.0, ("b",), -0.2),
+         (-0.9, ("ab",), -0.1), (-1.5, ("ba",), -0.5), (-2.0, ("<unk>",), None)],
+        [(-0.3, ("<s>", "ab"), -0.1), (-0.2, ("ab", "a"), -0.05), (-0.5, ("a", "b"), 0.0), (-0.4, ("b", "</s>"), None)],
+        [(-0.1, ("<s>", "ab", "a"), None)],
+    ])
+    return path
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exhaustive_tiny(tiny_lm, seed):
+    """A beam wide enough to hold every prefix, no pruning: the best
+    hypothesis is the exact argmax of the fused score over all label
+    sequences, and its score equals that maximum."""
+    rng = np.random.default_rng(seed)
+    T = 5
+    lp = _lp(rng, T, 1, 4)
+    lm = fastloss.load_arpa(tiny_lm)
+    ref_lm = load_arpa_reference(tiny_lm)
+    alpha, beta = [(0.5, 1.5), (1.0, -0.5), (0.3, 0.0)][seed % 3]
+    dec = fastloss.CTCDecoder(LABELS, lm=lm, alpha=alpha, beta=beta, unk_score_offset=-4.0)
+    got = dec.decode(lp, beam_width=400, beam_prune_logp=None, token_min_logp=None, top_k=5)[0]
+    want = CTCDecoder_reference(lp[:, 0], LABELS, lm=ref_lm, alpha=alpha, beta=beta, unk_score_offset=-4.0)
+    assert got[0].score == pytest.approx(want[0][0], abs=1e-5)
+    assert got[0].tokens.tolist() == want[0][1] or abs(want[0][0] - want[1][0]) < 1e-9
+    # each returned hypothesis: acoustic = its CTC log-likelihood, score = acoustic + LM
+    for h in got:
+        ll = fastloss.ctc_score(lp, None, [[h.tokens]])[0][0]
+        assert h.acoustic_score == pytest.approx(ll, abs=1e-9)
+        words = h.text.split()
+        lm_s = fused_lm_score(words, ref_lm, alpha, beta, -4.0, ref_lm.vocab - {"<s>", "</s>", "<unk>"})
+        assert h.lm_score == pytest.approx(lm_s, abs=1e-5)
+        assert h.score == pytest.approx(h.acoustic_score + h.lm_score, abs=1e-9)
+        assert h.n_words == len(words)
+    # hypotheses are the top of the exact ranking (by text, merged token sequences aside)
+    assert [round(h.score, 6) for h in got] == [round(w[0], 6) for w in want[:5]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("prune", [(None, None), (-5.0, -10.0), (-2.0, -3.0)])
+def test_no_lm_reproduces_ctc_beam_search(tiny_lm, dtype, prune):
+    rng = np.random.default_rng(3)
+    T, N, C = 30, 5, 4
+    lp = _lp(rng, T, N, C).astype(dtype)
+    il = np.array([30, 0, 1, 17, 29])
+    tok, bp = prune
+    base = fastloss.ctc_beam_search(lp, il, beam_width=8, top_k=3, token_min_logp=tok, beam_prune_logp=bp)
+    lm = fastloss.load_arpa(tiny_lm)
+    for dec in (fastloss.CTCDecoder(LABELS),
+                fastloss.CTCDecoder(LABELS, lm=lm, alpha=0.0, beta=0.0, unk_score_offset=0.0)):
+        out = dec.decode(lp, il, beam_width=8, top_k=3, token_min_logp=tok, beam_prune_logp=bp)
+        for n in range(N):
+            assert len(out[n]) == len(base[n])
+            for h, (t, s) in zip(out[n], base[n]):
+                assert h.tokens.tolist() == t.tolist()
+                assert h.acoustic_score == pytest.approx(s, abs=1e-9)
+                assert h.lm_score == 0.0
+
+
+def test_batch_first_lengths_threads_deterministic(tiny_lm):
+    rng = np.random.default_rng(5)
+    lp = _lp(rng, 40, 6, 4)
+    il = np.array([40, 3, 0, 25, 40, 12])
+    dec = fastloss.CTCDecoder(LABELS, lm=fastloss.load_arpa(tiny_lm))
+    a = dec.decode(lp, il, top_k=2)
+    b = dec.decode(np.ascontiguousarray(lp.transpose(1, 0, 2)), il, batch_first=True, top_k=2)
+    c = [dec.decode(lp[: il[n], n:n + 1], top_k=2)[0] for n in range(6)]
+    for x, y, z in zip(a, b, c):
+        assert [(h.text, h.score) for h in x] == [(h.text, h.score) for h in y] == [(h.text, h.score) for h in z]
+    assert a[2][0].text == "" and a[2][0].tokens.size == 0
+    # pickles (for worker processes)
+    dec2 = pickle.loads(pickle.dumps(dec))
+    assert [h.text for h in dec2.decode(lp)[0]] == [h.text for h in dec.decode(lp)[0]]
+
+
+def test_word_spans_and_confidence():
+    voc = fastloss.Vocabulary(["", "|", "a", "b"])
+    p = np.full((8, 4), 0.02)
+    for t, c in enumerate([2, 2, 0, 1, 3, 0, 3, 0]):
+        p[t, c] = 0.94
+    lp = np.log(p / p.sum(1, keepdims=True))[:, None, :]
+    h = fastloss.CTCDecoder(voc).decode(lp)[0][0]
+    assert h.text == "a bb" or h.text == "a b"
+    assert h.word_spans[0] == ("a", 0, 2)
+    assert h.word_spans[1][1] == 4 and h.word_spans[1][0] in ("b", "bb")
+    assert all(0 < c <= 1 for c in h.word_confidence)
+    assert h.word_confidence[0] == pytest.approx(0.94 / p[0].sum(), rel=1e-9)
+
+
+def test_lm_steers_and_lexicon_hotwords(tmp_path):
+    """Two acoustically equal readings: the LM (or a lexicon, or a hotword)
+    decides."""
+    words = ["ab", "ba"]
+    path = estimate_arpa(str(tmp_path / "e.arpa"), [["ab", "ab"]] * 5 + [["ba"]], order=2)
+    lm = fastloss.load_arpa(path)
+    # frames: a/b ambiguous, then b/a ambiguous
+    p = np.array([[.1, .05, .425, .425], [.1, .05, .425, .425], [.8, .1, .05, .05]])
+    lp = np.log(p)[:, None, :]
+    assert fastloss.CTCDecoder(LABELS, lm=lm, alpha=1.0).decode(lp)[0][0].text == "ab"
+    assert fastloss.CTCDecoder(LABELS, lexicon=["ba"]).decode(lp)[0][0].text == "ba"
+    assert fastloss.CTCDecoder(LABELS, lm=lm, alpha=1.0, hotwords=["ba"], hotword_weight=20.0).decode(lp)[0][0].text == "ba"
+    # a lexicon forbids everything else
+    out = fastloss.CTCDecoder(LABELS, lexicon=words).decode(lp, top_k=4)[0]
+    assert all(h.text in ("ab", "ba", "") for h in out)
+
+
+def test_char_lm(tmp_path):
+    """lm_unit='char': every token is scored by a character LM."""
+    path = estimate_arpa(str(tmp_path / "c.arpa"), [list("abab"), list("ab")] * 4, order=3)
+    lm = fastloss.load_arpa(path)
+    p = np.array([[.1, .05, .425, .425], [.8, .1, .05, .05], [.1, .05, .425, .425]])
+    lp = np.log(p)[:, None, :]
+    dec = fastloss.CTCDecoder(["", " ", "a", "b"], lm=lm, lm_unit="char", alpha=1.0, beta=0.0)
+    h = dec.decode(lp, beam_prune_logp=None, token_min_logp=None)[0][0]
+    assert h.text == "ab"
+    ref = load_arpa_reference(path)
+    assert h.lm_log10 == pytest.approx(ref.score("a b"), abs=1e-5)
+    assert h.n_words == 2
+
+
+def test_sentencepiece_words(tmp_path):
+    labels = ["<pad>", "\u2581a", "\u2581b", "b"]
+    voc = fastloss.Vocabulary(labels)
+    assert voc.sentencepiece
+    path = write_arpa(str(tmp_path / "s.arpa"), [[(-99.0, ("<s>",), None), (-0.5, ("</s>",), None),
+                                                   (-0.5, ("a",), None), (-0.5, ("bb",), None)]])
+    dec = fastloss.CTCDecoder(voc, lm=fastloss.load_arpa(path))
+    p = np.array([[.1, .8, .05, .05], [.1, .05, .8, .05], [.8, .05, .05, .1], [.1, .05, .05, .8]])
+    h = dec.decode(np.log(p)[:, None, :])[0][0]
+    assert h.text == "a bb" and h.n_words == 2
+
+
+def test_bad_input(tiny_lm, tmp_path):
+    lm = fastloss.load_arpa(tiny_lm)
+    dec = fastloss.CTCDecoder(LABELS, lm=lm)
+    with pytest.raises(ValueError, match="vocabulary has 4 labels"):
+        dec.decode(np.zeros((3, 1, 5)))
+    bad = np.log(np.full((3, 1, 4), 0.25))
+    bad[1, 0, 2] = np.nan
+    with pytest.raises(ValueError, match="frame 1 of utterance 0"):
+        dec.decode(bad)
+    with pytest.raises(ValueError, match="input_lengths"):
+        dec.decode(np.zeros((3, 1, 4)), [4])
+    with pytest.raises(ValueError, match="top_k"):
+        dec.decode(np.zeros((3, 1, 4)), beam_width=2, top_k=3)
+    with pytest.raises(ValueError, match="lm_unit"):
+        fastloss.CTCDecoder(LABELS, lm_unit="phone")
+    with pytest.raises(TypeError, match="lm must be"):
+        fastloss.CTCDecoder(LABELS, lm="x.arpa")
+    path = write_arpa(str(tmp_path / "d.arpa"), [[(-1.0, ("<s>",), None), (-1.0, ("a|b",), None)]])
+    with pytest.raises(ValueError, match="contains the word delimiter"):
+        fastloss.CTCDecoder(["", "|", "a", "b"], lm=fastloss.load_arpa(path))
+    with pytest.raises(ValueError, match="alpha"):
+        fastloss.CTCDecoder(LABELS, alpha=float("nan"))
