@@ -232,6 +232,13 @@ class CTCDecoder:
             np.minimum.at(hm, nodes_of[sel], lens[word_of_char[sel]])
             hot_min = np.where(hm == big, 0, hm).astype(np.int32)
         self._use_lex = lexicon is not None
+        # The most an extension's LM part can add to its parent's (log10 p <= 0):
+        # lets the kernel skip hopeless extensions before scoring them.
+        if self.alpha >= 0 and self.unk_score_offset <= 0:
+            self._bonus_max = ((max(self.beta, 0.0) if lm is not None else 0.0)
+                               + (2 * max(self.hotword_weight, 0.0) if hot_uni else 0.0))
+        else:
+            self._bonus_max = math.inf
         self._tables = (tok_start, tok_chars, tok_off, tok_lmid, char_mode, tkey, tval, term, pre_uni, pre_lex,
                         hot_min, w_lmid, w_uni, w_hot, w_lex)
         if lm is not None:
@@ -311,6 +318,7 @@ class CTCDecoder:
         _kernels().decode(x, batch_first, il, self.vocabulary.blank, W, top_k, use_tok, tok_min, use_prune, prune,
                           *self._tables, self._lmt, self._lm_order, self._bos_len, self._bos, self._eos, self._unk,
                           self.alpha * LN10, self.beta, self.unk_score_offset, self.hotword_weight, self._use_lex,
+                          self._bonus_max,
                           out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_ts, out_te, out_tl,
                           out_count)
         voc = self.vocabulary

@@ -203,6 +203,24 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
 
 
 @kernel()
+def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+           tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+           lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex):
+    """The trie node of prefix(P) + c, found or created: (ni, nf, node, nnodes)."""
+    ch = ni[P, CHILD]
+    while ch >= 0 and ni[ch, TOKEN] != c:
+        ch = ni[ch, SIB]
+    if ch >= 0:
+        return ni, nf, ch, nnodes
+    if nnodes == ni.shape[0]:
+        ni, nf = _grow(ni, nf, nnodes + 1)
+    _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
+               tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex)
+    return ni, nf, nnodes, nnodes + 1
+
+
+@kernel()
 def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id, eos_id, alpha_ln10, beta,
                unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f):
     """LM score of the finished hypothesis (completed words, the last
@@ -283,7 +301,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 tok_start, tok_chars, tok_off, tok_lmid, char_mode,
                 tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
                 lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-                out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp):
+                bonus_max, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp):
     C = lp.shape[1]
     ncol = CTX + max(lm_order, 1)
     cap = 1024
@@ -328,6 +346,10 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     scratch_f = np.zeros((1, 3), np.float64)
 
     for t in range(T):
+        if beam_of.size < ni.shape[0]:  # the trie grew (node -> beam map must cover every node)
+            b2 = np.full(ni.shape[0], -1, np.int32)
+            b2[: beam_of.size] = beam_of
+            beam_of = b2
         if use_tok:
             am = 0
             for c in range(C):
@@ -360,63 +382,69 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                         else:
                             e = tot[j] + np.float64(lp[t, c])
                         cand_nb[i] = _logaddexp(cand_nb[i], e)
-        # extensions: acoustic score and child node (found or created)
+        # extensions.  A token that completes a word (or any token, with a
+        # character LM) needs an LM query: its child node is found or created
+        # now, so the query is made once per (prefix, token).  Other tokens
+        # only walk the word trie; their node is made if they are selected
+        # (creating one for every allowed extension cost ~10x in time).
+        # Candidates go into the running top-W list in a fixed order (stays,
+        # then extensions by beam and token; ties keep the earlier), and the
+        # beam_prune_logp cut is applied to that sorted list at the end: the
+        # same set as cutting first.  An extension whose acoustic score plus
+        # the most its LM part can gain (bonus_max) cannot beat the current
+        # W-th candidate is skipped before any trie walk or LM query.
         best = NEG_INF
+        cnt = 0
         for i in range(nbeam):
             s = _logaddexp(cand_b[i], cand_nb[i]) + nf[node[i], ACC] + nf[node[i], PART]
             cand_score[i] = s
             if s > best:
                 best = s
+            if s > NEG_INF:
+                cnt = _insert(cand_score, order, W, cnt, s, i)
         for i in range(nbeam):
             P = node[i]
             last = ni[P, TOKEN]
-            for c in range(C):
-                k = i * C + c
-                ext_child[k] = -1
-                if c == blank or not allowed[c] or merged[k]:
-                    continue
-                e = (pb[i] if c == last else tot[i]) + np.float64(lp[t, c])
-                if e == NEG_INF:
-                    continue
-                ch = ni[P, CHILD]
-                while ch >= 0 and ni[ch, TOKEN] != c:
-                    ch = ni[ch, SIB]
-                if ch < 0:
-                    if nnodes == ni.shape[0]:
-                        ni, nf = _grow(ni, nf, nnodes + 1)
-                        b2 = np.full(ni.shape[0], -1, np.int32)
-                        b2[: beam_of.size] = beam_of
-                        beam_of = b2
-                    _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-                               tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
-                               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex)
-                    ch = nnodes
-                    nnodes += 1
-                ext_child[k] = ch
-                ext_ac[k] = e
-                s = e + nf[ch, ACC] + nf[ch, PART]
-                cand_score[W + k] = s
-                if s > best:
-                    best = s
-        thresh = NEG_INF
-        if use_prune:
-            thresh = best + prune
-        cnt = 0
-        for i in range(nbeam):
-            s = cand_score[i]
-            if s > NEG_INF and s >= thresh:
-                cnt = _insert(cand_score, order, W, cnt, s, i)
-        for i in range(nbeam):
+            accP = nf[P, ACC]
+            wn = ni[P, WNODE]
+            pl = ni[P, PLEN]
             for c in range(C):
                 k = i * C + c
                 if merged[k]:
                     merged[k] = False
                     continue
-                if ext_child[k] < 0:
+                if c == blank or not allowed[c]:
                     continue
-                s = cand_score[W + k]
-                if s > NEG_INF and s >= thresh:
+                e = (pb[i] if c == last else tot[i]) + np.float64(lp[t, c])
+                if e == NEG_INF:
+                    continue
+                if cnt == W and not (e + accP + bonus_max > cand_score[order[W - 1]]):
+                    continue
+                if char_mode or tok_start[c]:
+                    ni, nf, ch, nnodes = _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid,
+                                                char_mode, tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid,
+                                                w_uni, w_hot, w_lex, lmt, lm_order, unk_id, alpha_ln10, beta,
+                                                unk_offset, hot_weight, use_lex)
+                    s = e + nf[ch, ACC] + nf[ch, PART]
+                else:
+                    ch = -2
+                    w2 = wn
+                    for q in range(tok_off[c], tok_off[c + 1]):
+                        if w2 >= 0:
+                            w2 = _trie_child(tkey, tval, w2, tok_chars[q])
+                    part = _partial_score(w2, pl + tok_off[c + 1] - tok_off[c], pre_uni, pre_lex, hot_min,
+                                          lm_order > 0, use_lex, unk_offset, hot_weight)
+                    s = e + accP + part
+                ext_child[k] = ch
+                ext_ac[k] = e
+                if s > best:
+                    best = s
+                if s > NEG_INF:
                     cnt = _insert(cand_score, order, W, cnt, s, W + k)
+        if use_prune:
+            thresh = best + prune
+            while cnt > 0 and not (cand_score[order[cnt - 1]] >= thresh):
+                cnt -= 1
         for i in range(nbeam):
             nd = node[i]
             par = ni[nd, PARENT]
@@ -433,7 +461,14 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 new_pb[r] = cand_b[k]
                 new_pnb[r] = cand_nb[k]
             else:
-                new_node[r] = ext_child[k - W]
+                ch = ext_child[k - W]
+                if ch == -2:
+                    i = (k - W) // C
+                    ni, nf, ch, nnodes = _child(ni, nf, nnodes, node[i], (k - W) - i * C, tok_start, tok_chars,
+                                                tok_off, tok_lmid, char_mode, tkey, tval, term, pre_uni, pre_lex,
+                                                hot_min, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
+                                                alpha_ln10, beta, unk_offset, hot_weight, use_lex)
+                new_node[r] = ch
                 new_pb[r] = NEG_INF
                 new_pnb[r] = ext_ac[k - W]
         nbeam = cnt
@@ -490,7 +525,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
            tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-           out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
+           bonus_max, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
            out_count):
     """LM-fused prefix beam search, parallel over utterances (one per task)."""
     N = x.shape[0] if bf else x.shape[1]
@@ -501,7 +536,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             tok_start, tok_chars, tok_off, tok_lmid, char_mode,
             tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
             lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-            out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
+            bonus_max, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
             out_tstart[n], out_tend[n], out_tlogp[n])
 
 

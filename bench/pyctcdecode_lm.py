@@ -1,0 +1,146 @@
+"""LM-fused CTC decoding: fastloss.CTCDecoder against pyctcdecode + kenlm
+(and flashlight-text's decoders when installed), on the synthetic task of
+``fastloss/bench/cases/lm_task.py``: a word 3-gram ARPA model (~1.4e5
+n-grams, 10^4 words) and 32 utterances of T=500 frames, C=29.
+
+pyctcdecode pins numpy<2, so it runs in a side environment; the steps share
+files in DIR:
+
+    python bench/pyctcdecode_lm.py make DIR                      # main env: lm.arpa, lp.npy, refs.txt
+    /work/side/pcd/bin/python bench/pyctcdecode_lm.py pyctcdecode DIR   # side env: DIR/pyctcdecode.json
+    python bench/pyctcdecode_lm.py fastloss DIR                  # main env: the table
+
+Each step times ``repeat`` decodes of the whole batch after one warm-up and
+keeps the median; the texts of the last run are saved, and the fastloss step
+prints WER and time of every decoder it finds results for.  Settings (both):
+beam 64, beam_prune_logp -10, token_min_logp -5, alpha 0.5, beta 1.5,
+unk_score_offset -10 (pyctcdecode's defaults except the beam width).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+BEAM, PRUNE, TOKMIN, ALPHA, BETA, UNK = 64, -10.0, -5.0, 0.5, 1.5, -10.0
+
+
+def _cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _timed(fn, repeat):
+    fn()  # warm-up (compilation, caches)
+    times = []
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return out, statistics.median(times), times
+
+
+def make(d):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from fastloss.bench.cases.lm_task import LABELS, make_task
+
+    arpa, lp, refs, count = make_task(d)
+    with open(os.path.join(d, "labels.json"), "w") as f:
+        json.dump(LABELS, f)
+    print(f"wrote {arpa} ({count} n-grams), lp {lp.shape}, {len(refs)} references")
+
+
+def run_pyctcdecode(d, repeat=3):
+    import kenlm
+    import pyctcdecode
+
+    labels = json.load(open(os.path.join(d, "labels.json")))
+    lp = np.load(os.path.join(d, "lp.npy"))
+    t = time.perf_counter()
+    model = kenlm.Model(os.path.join(d, "lm.arpa"))
+    load = time.perf_counter() - t
+    lm = pyctcdecode.LanguageModel(model, unigrams=None, alpha=ALPHA, beta=BETA, unk_score_offset=UNK)
+    # unigrams as build_ctcdecoder loads them from an ARPA file
+    from pyctcdecode.decoder import load_unigram_set_from_arpa
+    lm = pyctcdecode.LanguageModel(model, unigrams=load_unigram_set_from_arpa(os.path.join(d, "lm.arpa")),
+                                   alpha=ALPHA, beta=BETA, unk_score_offset=UNK)
+    alphabet = pyctcdecode.Alphabet.build_alphabet(labels)
+    dec = pyctcdecode.BeamSearchDecoderCTC(alphabet, lm)
+    dec0 = pyctcdecode.BeamSearchDecoderCTC(alphabet, None)
+    N = lp.shape[1]
+    res = {"cpu": _cpu(), "numpy": np.__version__, "pyctcdecode": pyctcdecode.__version__ if hasattr(
+        pyctcdecode, "__version__") else "?", "kenlm_load_s": load, "settings": [BEAM, PRUNE, TOKMIN, ALPHA, BETA, UNK]}
+    for name, d_ in (("pyctcdecode+kenlm", dec), ("pyctcdecode (no LM)", dec0)):
+        def run():
+            return [d_.decode(lp[:, n, :], beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=TOKMIN)
+                    for n in range(N)]
+        texts, med, times = _timed(run, repeat)
+        res[name] = {"texts": texts, "median_s": med, "times_s": times}
+        print(f"{name}: median {med:.2f} s over {repeat}")
+    with open(os.path.join(d, "pyctcdecode.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def run_fastloss(d, repeat=5, save=None):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    import numba
+
+    import fastloss
+
+    labels = json.load(open(os.path.join(d, "labels.json")))
+    lp = np.load(os.path.join(d, "lp.npy"))
+    refs = open(os.path.join(d, "refs.txt")).read().splitlines()
+    voc = fastloss.Vocabulary(labels)
+    t = time.perf_counter()
+    lm = fastloss.load_arpa(os.path.join(d, "lm.arpa"))
+    load = time.perf_counter() - t
+    rows = []
+    for name, dec in (("fastloss CTCDecoder+LM", fastloss.CTCDecoder(voc, lm=lm, alpha=ALPHA, beta=BETA,
+                                                                      unk_score_offset=UNK)),
+                      ("fastloss CTCDecoder (no LM)", fastloss.CTCDecoder(voc))):
+        out, med, _ = _timed(lambda: dec.decode(lp, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=TOKMIN),
+                             repeat)
+        rows.append((name, med, [o[0].text for o in out]))
+    greedy, med, _ = _timed(lambda: fastloss.ctc_greedy_decode(lp), repeat)
+    rows.append(("fastloss greedy", med, [voc.decode_ids(t) for t in greedy[0]]))
+    peer = os.path.join(d, "pyctcdecode.json")
+    if save is None:
+        save = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "pyctcdecode_lm.json")
+    pres = None
+    if os.path.exists(peer):
+        pres = json.load(open(peer))
+    elif os.path.exists(save):
+        pres = json.load(open(save))
+    if pres is not None:
+        for name in ("pyctcdecode+kenlm", "pyctcdecode (no LM)"):
+            if name in pres:
+                rows.append((name + " [side env]", pres[name]["median_s"], pres[name]["texts"]))
+    print(f"CPU: {_cpu()}; numba threads: {numba.get_num_threads()}; load_arpa {load:.2f} s"
+          + (f", kenlm.Model {pres['kenlm_load_s']:.2f} s" if pres else ""))
+    base = rows[0][1]
+    print("| decoder | WER | time (s), 32 x T500 | x fastloss+LM time |")
+    print("|---|---|---|---|")
+    for name, med, texts in rows:
+        print(f"| {name} | {fastloss.wer(refs, texts):.4f} | {med:.3f} | {med / base:.1f} |")
+    if pres is not None:
+        agree = np.mean([a == b for a, b in zip(rows[0][2], pres["pyctcdecode+kenlm"]["texts"])])
+        print(f"same top text as pyctcdecode+kenlm: {agree:.0%} of utterances")
+        if os.path.exists(peer):
+            with open(save, "w") as f:
+                json.dump(pres, f, indent=1)
+
+
+if __name__ == "__main__":
+    step, d = sys.argv[1], sys.argv[2]
+    {"make": make, "pyctcdecode": run_pyctcdecode, "fastloss": run_fastloss}[step](d)
