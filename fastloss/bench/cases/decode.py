@@ -241,6 +241,48 @@ def _score_impls():
     return out
 
 
+_LM_TASK = {}
+
+
+def _make_lm_task(params, rng):
+    """The synthetic word 3-gram task (lm_task.py), written once per process
+    into a temporary directory."""
+    import tempfile
+
+    from .lm_task import LABELS, make_task
+
+    key = (params["T"], params["N"])
+    if key not in _LM_TASK:
+        d = tempfile.mkdtemp(prefix="fastloss-lm-")
+        arpa, lp, refs, _ = make_task(d, N=params["N"], T=params["T"])
+        _LM_TASK[key] = {"arpa": arpa, "lp": lp, "refs": refs, "labels": LABELS}
+    return _LM_TASK[key]
+
+
+def _decoder_impls():
+    import fastloss
+
+    cache = {}
+
+    def run_fastloss(d):
+        if "dec" not in cache:
+            cache["dec"] = fastloss.CTCDecoder(d["labels"], lm=fastloss.load_arpa(d["arpa"]))
+        return cache["dec"].decode(d["lp"], beam_width=64, beam_prune_logp=-10.0, token_min_logp=-5.0)
+
+    out = {"fastloss": run_fastloss}
+    pyctcdecode = optional("pyctcdecode")
+    kenlm = optional("kenlm")
+    if pyctcdecode is not None and kenlm is not None:  # pragma: no cover - needs numpy<2
+        def run_pcd(d):
+            if "pcd" not in cache:
+                cache["pcd"] = pyctcdecode.build_ctcdecoder(d["labels"], kenlm_model_path=d["arpa"])
+            lp = d["lp"]
+            return [cache["pcd"].decode(lp[:, n, :], beam_width=64) for n in range(lp.shape[1])]
+
+        out["pyctcdecode"] = run_pcd
+    return out
+
+
 CASES = [
     Case("wer", "decode", "forward",
          (Shape("5k pairs", {"pairs": 5000}, quick=True), Shape("100k pairs", {"pairs": 100_000})),
@@ -266,6 +308,12 @@ CASES = [
           Shape("T500 N32 C29 16x100", {"T": 500, "N": 32, "C": 29, "K": 16, "L": 100})),
          _make_score, _score_impls,
          note="K candidates per utterance of length L/2..L; torch repeats the frames per candidate"),
+    Case("CTCDecoder", "decode", "forward",
+         (Shape("3-gram T100 N4 beam64", {"T": 100, "N": 4}, quick=True),
+          Shape("3-gram T500 N32 beam64", {"T": 500, "N": 32})),
+         _make_lm_task, _decoder_impls,
+         note="word 3-gram (1.4e5 n-grams, 10^4 words), alpha 0.5 beta 1.5, prune -10, token_min -5; "
+              "pyctcdecode+kenlm only where installed (numpy<2): see bench/pyctcdecode_lm.py"),
 ]
 
 # forced alignment (fastloss.forced_align) is benchmarked with the decoders
