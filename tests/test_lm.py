@@ -35,7 +35,7 @@ def _same(a, b, tol=1e-5):
         assert abs(x[0] - y[0]) < tol and tuple(x[1:]) == tuple(y[1:]), (a, b)
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(5))
 def test_random_models_match_reference_and_kenlm(tmp_path, seed):
     rng = np.random.default_rng(seed)
     order = 2 + seed % 5
@@ -45,7 +45,7 @@ def test_random_models_match_reference_and_kenlm(tmp_path, seed):
     k = _kenlm()
     km = k.Model(path) if k else None
     assert lm.order == order
-    sents = random_sentences(rng, vocab, 25) + _chain_sentences(ref, rng, 25) + ["", "<s> w1", "w1 </s> w2"]
+    sents = random_sentences(rng, vocab, 15) + _chain_sentences(ref, rng, 20) + ["", "<s> w1", "w1 </s> w2"]
     for s in sents:
         for bos in (True, False):
             for eos in (True, False):

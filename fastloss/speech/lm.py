@@ -362,7 +362,8 @@ def load_arpa(path):
             ids = np.arange(c, dtype=np.int32)[:, None]
         else:
             try:
-                ids = np.array([[index[w] for w in p[1:k + 1]] for p in parts], dtype=np.int32).reshape(c, k)
+                flat = [w for p in parts for w in p[1:k + 1]]
+                ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat)).reshape(c, k)
             except KeyError:
                 for j, p in enumerate(parts):
                     for w in p[1:k + 1]:
@@ -394,15 +395,6 @@ def _build(path, words, index, sections, counts):
         g = np.full((ids.shape[0], width), -1, dtype=np.int32)
         g[:, : ids.shape[1]] = ids
         blocks.append([g, prob, bo, np.ones(ids.shape[0], bool)])
-    for kk in range(2, order + 1):
-        # duplicates would make lookups ambiguous
-        g = blocks[kk - 1][0]
-        if g.shape[0] > 1:
-            u, first = np.unique(g, axis=0, return_index=True)
-            if u.shape[0] != g.shape[0]:
-                dup = np.setdiff1d(np.arange(g.shape[0]), first)[0]
-                raise ValueError(f"{path}: the {kk}-gram {' '.join(words[w] for w in g[dup, :kk])!r} is listed twice")
-
     def assemble():
         grams = np.concatenate([b[0] for b in blocks])
         order_of = np.concatenate([np.full(b[0].shape[0], j + 1, np.int8) for j, b in enumerate(blocks)])
@@ -420,6 +412,7 @@ def _build(path, words, index, sections, counts):
 
     # add missing prefixes and suffixes as blanks, from the top order down
     tables = assemble()
+    _check_duplicates(path, words, tables[0], tables[1], V, k)
     for kk in range(order, 2, -1):
         grams, order_of, prob, bo, real, slot_row, slot_hash = tables
         lo = V + sum(b[0].shape[0] for b in blocks[1:kk - 1])
@@ -452,3 +445,20 @@ def _build(path, words, index, sections, counts):
                           scratch)
         lo = hi
     return NgramLM(words, grams, order_of, prob, bo, keep, slot_row, slot_hash, order, counts, unk_id)
+
+
+def _check_duplicates(path, words, grams, order_of, V, k):
+    """Duplicated n-grams would make lookups ambiguous: equal rows have equal
+    hashes, so only rows whose hashes collide are compared."""
+    G = grams.shape[0]
+    if G - V < 2:
+        return
+    h = np.empty(G - V, np.uint64)
+    k.row_hashes(grams, order_of, V, h)
+    o = np.argsort(h, kind="stable")
+    hs = h[o]
+    for j in np.flatnonzero(hs[1:] == hs[:-1]):
+        a, b = V + o[j], V + o[j + 1]
+        if order_of[a] == order_of[b] and np.array_equal(grams[a], grams[b]):
+            n = int(order_of[a])
+            raise ValueError(f"{path}: the {n}-gram {' '.join(words[w] for w in grams[a, :n])!r} is listed twice")
