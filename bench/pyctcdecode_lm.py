@@ -70,7 +70,6 @@ def run_pyctcdecode(d, repeat=3):
     t = time.perf_counter()
     model = kenlm.Model(os.path.join(d, "lm.arpa"))
     load = time.perf_counter() - t
-    lm = pyctcdecode.LanguageModel(model, unigrams=None, alpha=ALPHA, beta=BETA, unk_score_offset=UNK)
     # unigrams as build_ctcdecoder loads them from an ARPA file
     from pyctcdecode.decoder import load_unigram_set_from_arpa
     lm = pyctcdecode.LanguageModel(model, unigrams=load_unigram_set_from_arpa(os.path.join(d, "lm.arpa")),

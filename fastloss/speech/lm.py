@@ -207,6 +207,58 @@ def _read_lines(path):
     return text.split("\n")
 
 
+class _Split:
+    """``block[j].split()`` on demand (error messages only)."""
+
+    def __init__(self, block):
+        self.block = block
+
+    def __getitem__(self, j):
+        return self.block[j].split()
+
+    def __len__(self):
+        return len(self.block)
+
+    def __iter__(self):
+        return (ln.split() for ln in self.block)
+
+
+#: bytes str.split() treats as whitespace in ASCII (tab..CR, FS..US, space)
+_WS = np.zeros(256, dtype=np.bool_)
+_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+
+
+def _fields(block):
+    """Fields of a block of lines without a Python split per line:
+    (all fields as an object array, index of each line's first field, fields
+    per line).  The whole block is split once; fields per line are counted
+    on its UTF-8 bytes with NumPy.  When the counts disagree with the split
+    (whitespace outside ASCII), lines are split one by one."""
+    n = len(block)
+    if n == 0:
+        return np.empty(0, dtype=object), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    text = "\n".join(block)
+    toks = text.split()
+    b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    ws = _WS[b]
+    first = ~ws
+    first[1:] &= ws[:-1]
+    nl = np.flatnonzero(b == 10)
+    cs = np.zeros(b.size + 1, np.int64)
+    np.cumsum(first, out=cs[1:])
+    lo = np.concatenate(([0], nl + 1))
+    hi = np.concatenate((nl, [b.size]))
+    lens = cs[hi] - cs[lo]
+    if lens.size != n or int(lens.sum()) != len(toks):
+        parts = [ln.split() for ln in block]
+        lens = np.fromiter(map(len, parts), dtype=np.int64, count=n)
+        toks = [t for p in parts for t in p]
+    start = np.cumsum(lens) - lens
+    arr = np.empty(len(toks), dtype=object)
+    arr[:] = toks
+    return arr, start, lens
+
+
 def _fail(path, lineno, msg):
     raise ValueError(f"{path}, line {lineno}: {msg}")
 
@@ -307,12 +359,12 @@ def load_arpa(path):
         c = counts[k - 1]
         first = i + 1  # line number of the section's first n-gram
         block = lines[i:i + c]
-        parts = [ln.split() for ln in block]
-        lens = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        toks, start, lens = _fields(block)
+        parts = _Split(block)  # per-line fields, split again only to word an error
         top = k == order
         ok = (lens == k + 1) if top else ((lens == k + 1) | (lens == k + 2))
-        if len(parts) < c or not ok.all():
-            bad = int(np.flatnonzero(~ok)[0]) if not ok.all() else len(parts)
+        if len(block) < c or not ok.all():
+            bad = int(np.flatnonzero(~ok)[0]) if not ok.all() else len(block)
             if bad < len(parts) and bad < c and (not block[bad].strip() or block[bad].lstrip().startswith("\\")):
                 _fail(path, first + bad, f"the {k}-gram section has {bad} lines, the header announced {c}")
             if bad >= len(parts):
@@ -325,7 +377,7 @@ def load_arpa(path):
         if i < nl and lines[i].strip() and not lines[i].lstrip().startswith("\\"):
             _fail(path, i + 1, f"the {k}-gram section has more lines than the {c} the header announced")
         try:
-            prob = np.array([p[0] for p in parts], dtype=np.float64)
+            prob = np.array(toks[start], dtype=np.float64)
         except ValueError:
             for j, p in enumerate(parts):
                 try:
@@ -337,7 +389,7 @@ def load_arpa(path):
             has = np.flatnonzero(lens == k + 2)
             if has.size:
                 try:
-                    bo[has] = np.array([parts[j][k + 1] for j in has], dtype=np.float64)
+                    bo[has] = np.array(toks[start[has] + k + 1], dtype=np.float64)
                 except ValueError:
                     for j in has:
                         try:
@@ -353,8 +405,7 @@ def load_arpa(path):
             j = int(badb[0])
             _fail(path, first + j, f"backoff must be finite or -inf, got {parts[j][k + 1]}")
         if k == 1:
-            for j, p in enumerate(parts):
-                w = p[1]
+            for j, w in enumerate(toks[start + 1].tolist()):
                 if w in index:
                     _fail(path, first + j, f"unigram {w!r} is listed twice (first on line {first + index[w]})")
                 index[w] = j
@@ -362,7 +413,7 @@ def load_arpa(path):
             ids = np.arange(c, dtype=np.int32)[:, None]
         else:
             try:
-                flat = [w for p in parts for w in p[1:k + 1]]
+                flat = toks[(start[:, None] + 1 + np.arange(k)).ravel()].tolist()
                 ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat)).reshape(c, k)
             except KeyError:
                 for j, p in enumerate(parts):
