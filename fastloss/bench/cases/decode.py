@@ -251,10 +251,10 @@ def _make_lm_task(params, rng):
 
     from .lm_task import LABELS, make_task
 
-    key = (params["T"], params["N"])
+    key = (params["T"], params["N"], params.get("train", 12_000))
     if key not in _LM_TASK:
         d = tempfile.mkdtemp(prefix="fastloss-lm-")
-        arpa, lp, refs, _ = make_task(d, N=params["N"], T=params["T"])
+        arpa, lp, refs, _ = make_task(d, N=params["N"], T=params["T"], n_train=key[2])
         _LM_TASK[key] = {"arpa": arpa, "lp": lp, "refs": refs, "labels": LABELS}
     return _LM_TASK[key]
 
@@ -309,7 +309,7 @@ CASES = [
          _make_score, _score_impls,
          note="K candidates per utterance of length L/2..L; torch repeats the frames per candidate"),
     Case("CTCDecoder", "decode", "forward",
-         (Shape("3-gram T100 N4 beam64", {"T": 100, "N": 4}, quick=True),
+         (Shape("small 3-gram T100 N4 beam64", {"T": 100, "N": 4, "train": 1500}, quick=True),
           Shape("3-gram T500 N32 beam64", {"T": 500, "N": 32})),
          _make_lm_task, _decoder_impls,
          note="word 3-gram (1.4e5 n-grams, 10^4 words), alpha 0.5 beta 1.5, prune -10, token_min -5; "
