@@ -128,7 +128,7 @@ def _alpha_step(prev, cur, skip, g, lo, hi):
 
 @kernel()
 def _beta_step(w, cur, skip, lo, S):
-    """cur[s] = beta'_{t-1}(s) for s in [lo, S) from w = beta'_t + g_t (padded by 2 at the end)."""
+    """cur[s] = beta'_{t-1}(s) for s in [lo, S) from w = beta'_t + g_t (read on [lo, S + 2))."""
     w0 = w[lo:S]
     w1 = w[lo + 1 : S + 1]
     w2 = w[lo + 2 : S + 2]
@@ -136,6 +136,16 @@ def _beta_step(w, cur, skip, lo, S):
     out = cur[lo:S]
     for i in range(out.size):
         out[i] = _lse3(w0[i], w1[i], w2[i] + sk[i])
+
+
+@kernel()
+def _blank_sum(occ, lo, hi):
+    """Sum of occ[s] over the even (blank) states s in [lo, hi)."""
+    ob = occ[lo + (lo & 1) : hi : 2]
+    acc = 0.0
+    for i in range(ob.size):
+        acc += ob[i]
+    return acc
 
 
 @kernel()
@@ -284,18 +294,26 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
         else:
             for c in range(C):
                 gr[c] = 0.0
-        for s in range(lo, hi):
-            gr[lab[s]] -= o_s[s - lo]
+        # Blank states are the even s: their occupancies are summed as one
+        # (vectorised) reduction instead of S/2 dependent updates of
+        # gr[blank]; the label states (odd s) are scattered.
+        gr[blank] -= _blank_sum(occ, lo, hi)
+        for s in range(lo | 1, hi, 2):
+            gr[lab[s]] -= occ[s]
         if t > 0:
-            # w = beta'_t + g_t on [lo, S); below lo it stays -inf.
-            _gather(lp, rb, lab, lse[t], g, lo, S)
-            w_s = wv[lo:S]
-            g_s = g[lo:S]
-            bb = beta[lo:S]
+            # beta'_{t-1} is needed only on its own window [lo1, hi1): it
+            # reads w = beta'_t + g_t on [lo1, hi1 + 2), inside [lo1, hi) when
+            # hi1 < S and ending in the two -inf pads when hi1 == S.  Below
+            # lo, w stays -inf; above hi it is never read.
+            _gather(lp, rb, lab, lse[t], g, lo, hi)
+            w_s = wv[lo:hi]
+            g_s = g[lo:hi]
+            bb = beta[lo:hi]
             for i in range(w_s.size):
                 w_s[i] = bb[i] + g_s[i]
             lo1 = max(0, S - 2 * (Tn - t + 1))
-            _beta_step(wv, B[(t - 1) & 1], skip, lo1, S)
+            hi1 = min(S, 2 * t)
+            _beta_step(wv, B[(t - 1) & 1], skip, lo1, hi1)
     return logz
 
 
