@@ -44,6 +44,10 @@ _runtime.check_layer(_parallel._threading_layer)
 _get_threads = _parallel._get_num_threads
 _set_threads = _parallel._set_num_threads
 
+from .cpu import configure_numba as _configure_numba
+
+_configure_numba(numba)  # vector width per host, before the first compile (see _core/cpu.py)
+
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
 
 from .consts import CHUNK  # noqa: F401  (re-exported for the kernels)

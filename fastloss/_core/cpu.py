@@ -1,0 +1,100 @@
+"""Run-time choice of the SIMD vector width the kernels are compiled for.
+
+LLVM compiles for the host CPU, but on AVX-512 parts (Skylake-X and later
+Intel, AMD Zen 4/5) its tuning feature ``prefer-256-bit`` keeps loops on
+256-bit ``ymm`` registers unless told otherwise.  For the exp/log-bound
+kernels (softmax rows, CTC log-sum-exp, BCE/focal) 512-bit ``zmm`` vectors
+may be faster; whether they are depends on the CPU (clock offsets, port
+layout), so the width is chosen per process, before Numba's code generator
+starts:
+
+``FASTLOSS_VECTOR_WIDTH``
+    ``auto`` (default): 512 on a host with ``avx512f`` whose LLVM CPU name is
+    in :data:`PREFER_512` (CPUs measured faster with 512-bit vectors), else
+    LLVM's own default.  ``512``: 512-bit vectors whenever the host has
+    ``avx512f`` (ignored, with the reason in :func:`vector_width_info`, on
+    hosts without it).  ``256`` or ``default``: LLVM's default.
+
+512 bits are requested by compiling with the host's own feature string plus
+``-prefer-256-bit`` (``numba.config.CPU_FEATURES``); nothing changes on a
+host without AVX-512, or when the user set ``NUMBA_CPU_FEATURES`` or
+``NUMBA_CPU_NAME`` themselves.
+
+Cache safety: Numba's on-disk cache index keys every compiled kernel by its
+signature and ``codegen.magic_tuple()`` = (LLVM target triple, host CPU name,
+target feature string) (``numba/core/caching.py``, ``_index_key``), checked
+on every load.  A kernel compiled on an AVX-512 machine carries
+``+avx512f...`` (and ``-prefer-256-bit`` when 512 bits were chosen) in that
+key, so an AVX2 machine sharing the cache directory never loads it: it finds
+no entry for its own key and compiles its own.  The two widths on one
+AVX-512 host are likewise two separate cache entries.
+
+This module imports neither Numba nor llvmlite at import time.
+"""
+from __future__ import annotations
+
+import os
+
+ENV = "FASTLOSS_VECTOR_WIDTH"
+
+#: LLVM CPU names (``llvmlite.binding.get_host_cpu_name()``) on which the
+#: 512-bit build was measured faster for the exp/log-bound kernels.  Empty
+#: until measured on such a host (``scripts/vecwidth17.py``): an AVX-512 CPU
+#: not listed keeps LLVM's default.
+PREFER_512: frozenset = frozenset()
+
+_state: dict = {}
+
+
+def _host():
+    import llvmlite.binding as ll
+
+    name = ll.get_host_cpu_name()
+    feats = ll.get_host_cpu_features()
+    return name, feats
+
+
+def choose_width(setting: str | None, cpu_name: str, has_avx512: bool) -> tuple[int, str]:
+    """-> (width, reason): 512, or 0 for LLVM's default; pure, for tests."""
+    s = (setting or "auto").strip().lower()
+    if s in ("256", "default"):
+        return 0, f"{ENV}={s}"
+    if s == "512":
+        if has_avx512:
+            return 512, f"{ENV}=512"
+        return 0, f"{ENV}=512 ignored: the host has no avx512f"
+    if s != "auto":
+        return 0, f"{ENV}={setting!r} not understood (auto, 256, 512, default): LLVM's default"
+    if not has_avx512:
+        return 0, "auto: no avx512f on this host"
+    if cpu_name in PREFER_512:
+        return 512, f"auto: {cpu_name} is measured faster with 512-bit vectors"
+    return 0, f"auto: {cpu_name} has avx512f but is not in PREFER_512 (not measured): LLVM's default"
+
+
+def configure_numba(numba) -> None:
+    """Apply the chosen width to ``numba.config`` (call once, before the
+    first compile or cache load; later calls do nothing)."""
+    if _state:
+        return
+    cfg = numba.config
+    if cfg.CPU_FEATURES is not None or cfg.CPU_NAME is not None:
+        _state.update(width=0, reason="NUMBA_CPU_NAME/NUMBA_CPU_FEATURES set by the user: left as is")
+        return
+    try:
+        name, feats = _host()
+    except Exception as e:  # pragma: no cover - llvmlite always present with numba
+        _state.update(width=0, reason=f"host CPU unknown ({e}): LLVM's default")
+        return
+    width, reason = choose_width(os.environ.get(ENV), name, bool(feats.get("avx512f", False)))
+    if width == 512:
+        cfg.CPU_FEATURES = feats.flatten() + ",-prefer-256-bit"
+    _state.update(width=width, reason=reason, cpu=name)
+
+
+def vector_width_info() -> dict:
+    """{'width': 512 or 0 (LLVM's default), 'reason': ..., 'cpu': ...}."""
+    return dict(_state)
+
+
+__all__ = ["ENV", "PREFER_512", "choose_width", "configure_numba", "vector_width_info"]
