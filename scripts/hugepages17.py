@@ -7,6 +7,11 @@ interleaving the variants call by call, and counts the minor page faults.
 
 python scripts/hugepages17.py [repeats]
 """
+import os as _os
+import sys as _sys
+
+# run this checkout, not the editable install (sys.path[0] is scripts/)
+_sys.path.insert(0, _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
 import os
 import resource
 import statistics

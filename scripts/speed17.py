@@ -3,6 +3,11 @@
 python scripts/speed17.py [ctc|ce|all] [repeats]
 Each library timed in its own block (warm-up, then `repeats` calls), medians.
 """
+import os as _os
+import sys as _sys
+
+# run this checkout, not the editable install (sys.path[0] is scripts/)
+_sys.path.insert(0, _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
 import os
 import statistics
 import sys

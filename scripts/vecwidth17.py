@@ -7,6 +7,11 @@ two builds are separate cache entries anyway, see fastloss/_core/cpu.py).
 On a host without avx512f the 512 run reports it was ignored.  If 512 wins on
 an AVX-512 CPU, add its LLVM CPU name to fastloss._core.cpu.PREFER_512.
 """
+import os as _os
+import sys as _sys
+
+# run this checkout, not the editable install (sys.path[0] is scripts/)
+_sys.path.insert(0, _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
 import os
 import subprocess
 import sys

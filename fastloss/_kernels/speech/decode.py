@@ -174,6 +174,15 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
     merged = np.zeros(W * C, np.bool_)
     order = np.empty(W, np.int64)
     allowed = np.ones(C, np.bool_)
+    # the non-blank symbols the frame's extensions are tried with, ascending;
+    # with token pruning on peaky posteriors only a few per frame, so the
+    # per-beam loops below cost O(W * allowed) instead of O(W * C)
+    syms = np.empty(C, np.int64)
+    nsym = 0
+    for c in range(C):
+        if c != blank:
+            syms[nsym] = c
+            nsym += 1
     tot = np.empty(W, np.float64)
     new_node = np.empty(W, np.int32)
     new_pb = np.empty(W, np.float64)
@@ -188,6 +197,11 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
                 if v > np.float64(lp[t, am]):
                     am = c
             allowed[am] = True
+            nsym = 0
+            for c in range(C):
+                if c != blank and allowed[c]:
+                    syms[nsym] = c
+                    nsym += 1
         lblank = np.float64(lp[t, blank])
         for i in range(nbeam):
             tot[i] = _logaddexp(pb[i], pnb[i])
@@ -226,8 +240,9 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
                 best = s
         for i in range(nbeam):
             last = ntoken[node[i]]
-            for c in range(C):
-                if c == blank or not allowed[c] or merged[i * C + c]:
+            for q in range(nsym):
+                c = syms[q]
+                if merged[i * C + c]:
                     continue
                 if c == last:
                     e = pb[i] + np.float64(lp[t, c])
@@ -245,9 +260,8 @@ def _search_one(lp, T, blank, W, use_tok, tok_min, use_prune, prune,
         for i in range(nbeam):
             last = ntoken[node[i]]
             base = W + i * C
-            for c in range(C):
-                if c == blank or not allowed[c]:
-                    continue
+            for q in range(nsym):
+                c = syms[q]
                 if merged[i * C + c]:
                     merged[i * C + c] = False
                     continue
