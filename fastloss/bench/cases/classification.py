@@ -1,7 +1,8 @@
 """Benchmark cases for the classification losses.
 
-Libraries: ``fastloss`` (gradient into a preallocated ``grad_out``, as a
-training loop would), ``numpy`` (a straightforward NumPy/scipy formulation,
+Libraries: ``fastloss`` (allocating its gradient on every call, as torch
+does; variant ``forward+grad grad_out``, for ``cross_entropy``: into a reused
+``grad_out``, as a training loop may), ``numpy`` (a straightforward NumPy/scipy formulation,
 gradient included for the ``forward+grad`` variant) and ``torch``
 (``torch.nn.functional``; forward+backward through autograd for the
 ``forward+grad`` variant, with ``torch.set_num_threads(2)``).  The issue's
@@ -186,7 +187,7 @@ def _torch_fn(name, torch):
     return getattr(F, name)
 
 
-def _impls(name, grad, rows):
+def _impls(name, grad, rows, reuse=False):
     tkey = "y" if rows else "t"
 
     def impls():
@@ -195,8 +196,10 @@ def _impls(name, grad, rows):
         fn = getattr(fastloss, name)
         opts = {"reduction": "mean"} if name == "sigmoid_focal_loss" else {}
         out = {}
-        if grad:
+        if grad and reuse:
             out["fastloss"] = lambda d: fn(d["x"], d[tkey], return_grad=True, grad_out=d["grad"], **opts)
+        elif grad:
+            out["fastloss"] = lambda d: fn(d["x"], d[tkey], return_grad=True, **opts)
         else:
             out["fastloss"] = lambda d: fn(d["x"], d[tkey], **opts)
         out["numpy"] = lambda d: _NUMPY[name](d["x"], d[tkey], grad)
@@ -236,3 +239,5 @@ for _name in _ROWS:
     for _grad in (False, True):
         CASES.append(Case(_name, "classification", "forward+grad" if _grad else "forward", _rows_shapes(),
                           _make_rows, _impls(_name, _grad, True)))
+CASES.append(Case("cross_entropy", "classification", "forward+grad grad_out", _rows_shapes(), _make_rows,
+                  _impls("cross_entropy", True, True, reuse=True)))

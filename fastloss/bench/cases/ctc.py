@@ -2,9 +2,10 @@
 
 Inputs are ``log_softmax`` outputs in (T, N, C) with full-length inputs and
 targets.  ``peaky`` scales the logits by 30 (a trained model's posteriors),
-which is where probability-space CTC implementations underflow.  fastloss
-writes its gradient into a reused buffer (``grad_out``); torch allocates its
-own, as it always does.
+which is where probability-space CTC implementations underflow.  In
+``forward+grad`` fastloss allocates its gradient on every call, as torch does
+(a user's first call); ``forward+grad grad_out`` writes it into a reused
+buffer (``grad_out``), reported beside.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def _shapes():
             (200, 32, 1000, 50, 1.0, False),
             (1000, 8, 5000, 200, 1.0, False),
             (2000, 8, 100, 300, 30.0, False),
+            (2000, 8, 30, 300, 30.0, False),
         ):
             label = f"T{T} N{N} C{C} L{L}" + (" peaky" if scale != 1.0 else "") + f" {dt}"
             out.append(Shape(label, {"T": T, "N": N, "C": C, "L": L, "scale": scale, "dtype": dt},
@@ -42,13 +44,13 @@ def _make(p, rng):
     }
 
 
-def _impls(grad):
+def _impls(grad, reuse=False):
     def impls():
         import fastloss
 
         def run(d):
             return fastloss.ctc_loss(d["log_probs"], d["targets"], d["input_lengths"], d["target_lengths"],
-                                     return_grad=grad, grad_out=d["grad"] if grad else None)
+                                     return_grad=grad, grad_out=d["grad"] if reuse else None)
 
         out = {"fastloss": run}
         torch = optional("torch")
@@ -75,4 +77,5 @@ def _impls(grad):
 CASES = [
     Case("ctc_loss", "ctc", "forward", _shapes(), _make, _impls(False)),
     Case("ctc_loss", "ctc", "forward+grad", _shapes(), _make, _impls(True)),
+    Case("ctc_loss", "ctc", "forward+grad grad_out", _shapes(), _make, _impls(True, reuse=True)),
 ]
