@@ -33,6 +33,9 @@ _runtime.prepare_threading()  # before Numba picks its threading layer
 
 import numba  # noqa: E402
 from numba.np.ufunc import parallel as _parallel  # noqa: E402
+from .cpu import configure_numba as _configure_numba  # noqa: E402
+
+_configure_numba(numba)  # vector width per host, before the first compile (see _core/cpu.py)
 
 _runtime.install_cache_locator()
 _runtime.defer_blas_check()
@@ -43,10 +46,6 @@ _parallel._launch_threads()
 _runtime.check_layer(_parallel._threading_layer)
 _get_threads = _parallel._get_num_threads
 _set_threads = _parallel._set_num_threads
-
-from .cpu import configure_numba as _configure_numba
-
-_configure_numba(numba)  # vector width per host, before the first compile (see _core/cpu.py)
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
 
