@@ -1,6 +1,8 @@
 """Argument handling shared by the metric modules (labels, scores, weights, blocks)."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .._core import checks as _checks
@@ -17,7 +19,29 @@ class UndefinedMetricWarning(UserWarning):
     """A metric is ill-defined (e.g. ROC AUC with one class present).
 
     Same role as ``sklearn.exceptions.UndefinedMetricWarning`` (both
-    subclass ``UserWarning``)."""
+    subclass ``UserWarning``).  When scikit-learn is imported, the warnings
+    are emitted as a subclass of both classes (see :func:`_undefined`), so
+    filters and ``pytest.warns`` keyed on either class catch them."""
+
+
+_BOTH: list = []
+
+
+def _undefined() -> type:
+    """Category to emit: :class:`UndefinedMetricWarning`, or, when
+    ``sklearn.exceptions`` is already imported, a subclass of it and of
+    scikit-learn's class.  Chosen at emission time because importing
+    scikit-learn costs seconds and ``import fastloss`` must stay light; a
+    user whose filter names scikit-learn's class has imported it (pytest
+    imports it to resolve ``filterwarnings`` strings)."""
+    sk = sys.modules.get("sklearn.exceptions")
+    base = getattr(sk, "UndefinedMetricWarning", None)
+    if not isinstance(base, type) or not issubclass(base, Warning):
+        return UndefinedMetricWarning
+    if not _BOTH or _BOTH[0].__bases__[1] is not base:
+        both = type("UndefinedMetricWarning", (UndefinedMetricWarning, base), {"__module__": __name__})
+        _BOTH[:] = [both]
+    return _BOTH[0]
 
 
 _DUMMY_F8 = np.zeros(1, dtype=np.float64)
@@ -73,6 +97,12 @@ def _sample_weight(sample_weight, n: int, ref: str = "y_true"):
     if sample_weight is None:
         return None, False
     w = _column(sample_weight, "sample_weight")
+    if w.dtype.kind == "O":
+        # scikit-learn converts object weights (e.g. Python ints/Decimals) to float64.
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"sample_weight must be real numbers, got object values that are not: {exc}") from None
     if w.dtype.kind not in "iufb":
         raise TypeError(f"sample_weight must be real numbers, got dtype {w.dtype}")
     _check_length(n, w, "sample_weight", ref)
@@ -82,6 +112,25 @@ def _sample_weight(sample_weight, n: int, ref: str = "y_true"):
         bad = int(np.flatnonzero(~np.isfinite(w))[0])
         raise ValueError(f"sample_weight must be finite, got {w[bad]} at index {bad}")
     return w, integral
+
+
+def _int_weights(sample_weight):
+    """Integer weights as int64 (for exact sums beyond 2**53, as
+    scikit-learn), or None; call after :func:`_sample_weight` accepted them."""
+    w = _column(sample_weight, "sample_weight")
+    if w.dtype.kind not in "iub" or (w.dtype.kind == "u" and w.dtype.itemsize == 8 and w.size and w.max() >= 2**63):
+        return None
+    return np.ascontiguousarray(w, dtype=np.int64)
+
+
+def _nonempty(n: int, name: str = "y_true") -> None:
+    if n == 0:
+        raise ValueError(f"{name} is empty: found array with 0 samples while a minimum of 1 is required (as scikit-learn)")
+
+
+def _nonzero_weights(w) -> None:
+    if w is not None and w.size and not np.any(w):
+        raise ValueError("sample_weight must contain at least one non-zero number (as scikit-learn)")
 
 
 def _scores(a, name: str = "y_score", ndim=(1,)) -> np.ndarray:

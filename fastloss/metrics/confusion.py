@@ -35,9 +35,12 @@ from ._common import (
     _DUMMY_F8,
     _check_length,
     _in_values,
+    _int_weights,
     _labels,
     _nblocks,
+    _nonempty,
     _sample_weight,
+    _undefined,
 )
 
 
@@ -56,12 +59,21 @@ class _PairHist:
     """Dense (true, pred) histogram over the labels of two arrays.
 
     ``values[k]`` is the label of dense index ``k``; ``counts`` (int64) and
-    ``wsum`` (float64, or None) are ``(r, r)`` with rows = true label."""
+    ``wsum`` (float64, or None) are ``(r, r)`` with rows = true label;
+    ``wexact`` (int64) replaces ``wsum`` when integer weights ``wint`` sum
+    beyond 2**53, where float64 sums stop being exact."""
 
-    def __init__(self, y_true, y_pred, w):
+    def __init__(self, y_true, y_pred, w, wint=None):
         t, p = y_true, y_pred
         n = t.shape[0]
-        if t.dtype.kind in "iub" and p.dtype.kind in "iub" and n:
+        self.wexact = None
+        # uint64 labels >= 2**63 do not fit int64: they take the np.unique
+        # path (as object values when mixed with signed labels, since numpy
+        # would promote uint64 + int64 to float64 and merge labels).
+        big = [a.dtype.kind == "u" and a.dtype.itemsize == 8 and n and int(a.max()) >= 2**63 for a in (t, p)]
+        if any(big) and t.dtype != p.dtype:
+            t, p = t.astype(object), p.astype(object)
+        if t.dtype.kind in "iub" and p.dtype.kind in "iub" and n and not any(big):
             t = np.ascontiguousarray(t, dtype=np.int64)
             p = np.ascontiguousarray(p, dtype=np.int64)
             lo = min(int(t.min()), int(p.min()))
@@ -69,7 +81,7 @@ class _PairHist:
             r = hi - lo + 1
             if r <= _DENSE_RANGE:
                 values = np.arange(lo, hi + 1, dtype=np.int64)
-                self._fill(t, p, lo, r, w, values)
+                self._fill(t, p, lo, r, w, values, wint)
                 return
         if n == 0:
             both = np.concatenate([t, p]) if t.dtype == p.dtype else t[:0]
@@ -83,9 +95,9 @@ class _PairHist:
         except TypeError as exc:
             raise TypeError(f"y_true and y_pred must hold labels of one comparable type: {exc}") from None
         inv = inv.astype(np.int64).ravel()
-        self._fill(np.ascontiguousarray(inv[:n]), np.ascontiguousarray(inv[n:]), 0, values.size, w, values)
+        self._fill(np.ascontiguousarray(inv[:n]), np.ascontiguousarray(inv[n:]), 0, values.size, w, values, wint)
 
-    def _fill(self, t, p, lo, r, w, values):
+    def _fill(self, t, p, lo, r, w, values, wint=None):
         n = t.shape[0]
         nb = _nblocks(n)
         # Keep the per-block histograms within ~64 MB.
@@ -98,6 +110,11 @@ class _PairHist:
         self.counts = counts.sum(axis=0).reshape(r, r)
         # Block partials added in block order: independent of the thread count.
         self.wsum = wsum.sum(axis=0).reshape(r, r) if has_w else None
+        if wint is not None and float(np.abs(w).sum()) >= 2.0**53:
+            # Partial float64 sums of integers are exact below 2**53 only.
+            exact = np.zeros(r * r, dtype=np.int64)
+            np.add.at(exact, (t - lo) * r + (p - lo), wint)
+            self.wexact = exact.reshape(r, r)
 
     def present(self) -> np.ndarray:
         mask = (self.counts.sum(axis=0) + self.counts.sum(axis=1)) > 0
@@ -186,6 +203,7 @@ def confusion_matrix(y_true, y_pred, *, num_classes=None, labels=None, sample_we
     if _is_indicator(y_true) or _is_indicator(y_pred):  # (N, K) multilabel: per-label 2x2 (issue 16)
         return multilabel_confusion_matrix(y_true, y_pred, sample_weight=sample_weight, labels=labels)
     t, p, w, integral = _pair_inputs(y_true, y_pred, sample_weight)
+    _nonempty(t.shape[0])
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize must be one of None, 'true', 'pred', 'all', got {normalize!r}")
     if num_classes is not None and labels is not None:
@@ -197,7 +215,8 @@ def confusion_matrix(y_true, y_pred, *, num_classes=None, labels=None, sample_we
                 raise TypeError(f"num_classes needs integer labels, got {name} of dtype {arr.dtype}")
             _checks.check_labels(arr, name, k)
         labels = np.arange(k)
-    hist = _PairHist(t, p, w)
+    wint = _int_weights(sample_weight) if integral else None
+    hist = _PairHist(t, p, w, wint)
     if labels is None:
         idx = hist.present()
         k = idx.size
@@ -207,18 +226,23 @@ def confusion_matrix(y_true, y_pred, *, num_classes=None, labels=None, sample_we
             raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
         if labels.size == 0:
             raise ValueError("'labels' should contain at least one label.")
-        if t.size == 0:
-            return np.zeros((labels.size, labels.size), dtype=np.int64)
         idx = hist.index_of(labels)
+        # A label listed twice: scikit-learn maps it to its last position
+        # (a dict built over ``labels``), leaving earlier rows/columns zero.
+        last_pos = {lab: i for i, lab in enumerate(labels.tolist())}
+        last = np.zeros(labels.size, dtype=bool)
+        last[list(last_pos.values())] = True
+        idx = np.where(last, idx, -1)
         rows = hist.counts.sum(axis=1)
         if num_classes is None and not any(i >= 0 and rows[i] > 0 for i in idx):
             raise ValueError("At least one label specified must be in y_true")
         k = labels.size
+    mat = hist.counts if w is None else hist.wexact if hist.wexact is not None else hist.wsum
     if labels is None:
-        cm = hist.counts[np.ix_(idx, idx)] if w is None else hist.wsum[np.ix_(idx, idx)]
+        cm = mat[np.ix_(idx, idx)]
     else:
-        cm = _select(hist.counts if w is None else hist.wsum, idx)
-    if w is not None and integral:
+        cm = _select(mat, idx)
+    if w is not None and integral and hist.wexact is None:
         cm = np.rint(cm).astype(np.int64)
     if normalize is not None:
         with np.errstate(all="ignore"):
@@ -244,17 +268,17 @@ def confusion_matrix(y_true, y_pred, *, num_classes=None, labels=None, sample_we
 
 
 def _zero_division_value(zero_division):
+    # As scikit-learn's parameter check: 'warn', a real among {0, 1, nan}
+    # (True/False included, being 1 and 0); the string "nan" is refused.
     if isinstance(zero_division, str):
         if zero_division == "warn":
             return 0.0
-        if zero_division == "nan":
-            return math.nan
-    elif isinstance(zero_division, numbers.Real) and not isinstance(zero_division, bool):
+    elif isinstance(zero_division, numbers.Real):
         if math.isnan(zero_division):
             return math.nan
         if zero_division in (0, 1):
             return float(zero_division)
-    raise ValueError(f"zero_division must be 'warn', 0.0, 1.0 or nan, got {zero_division!r}")
+    raise ValueError(f"zero_division must be 'warn', 0.0, 1.0 or np.nan, got {zero_division!r}")
 
 
 def _warn_prf(modifier: str, msg_start: str, result_size: int) -> None:
@@ -263,7 +287,7 @@ def _warn_prf(modifier: str, msg_start: str, result_size: int) -> None:
         "parameter to control this behavior.".format(msg_start, modifier)
     )
     msg = msg.format("due to" if result_size == 1 else "in labels with")
-    warnings.warn(msg, UndefinedMetricWarning, stacklevel=4)
+    warnings.warn(msg, _undefined(), stacklevel=4)
 
 
 def _prf_divide(num, den, metric, modifier, zero_division, warn):
@@ -364,6 +388,7 @@ def precision_recall_fscore(
         raise ValueError(f"average must be one of {list(options)}, got {average!r}")
     b = _checks.check_scalar(beta, "beta", low=0.0, finite=False)
     t, p, w, _ = _pair_inputs(y_true, y_pred, sample_weight)
+    _nonempty(t.shape[0])
     hist = _PairHist(t, p, w)
     present = hist.values[hist.present()]
     if average == "binary":

@@ -8,7 +8,6 @@ import numpy as np
 
 from .._core import checks as _checks
 from ._common import (
-    UndefinedMetricWarning,
     _DUMMY_F8,
     _check_length,
     _classes,
@@ -17,10 +16,19 @@ from ._common import (
     _labels,
     _native,
     _nblocks,
+    _nonempty,
+    _nonzero_weights,
     _sample_weight,
     _scores,
+    _undefined,
 )
 
+
+
+def _trapezoid(y, x):
+    # np.trapezoid is NumPy >= 2.0; np.trapz (same rule) is its 1.x name.
+    fn = getattr(np, "trapezoid", None)
+    return fn(y, x) if fn is not None else np.trapz(y, x)
 
 
 def _kernels():
@@ -33,11 +41,14 @@ def _kernels():
 # ----------------------------------------------------------------- curves
 
 
-def _binary_arrays(y_true, y_score, sample_weight):
+def _binary_arrays(y_true, y_score, sample_weight, batch=False):
     y = _labels(y_true, "y_true")
     s = _scores(y_score)
     _check_length(y.shape[0], s, "y_score", "y_true")
     w, _ = _sample_weight(sample_weight, y.shape[0])
+    if not batch:  # a streamed batch may be empty or all zero-weight
+        _nonempty(y.shape[0])
+        _nonzero_weights(w)
     return y, s, w
 
 
@@ -203,7 +214,7 @@ def _rate(counts, kind, which, stacklevel):
     if counts[-1] <= 0:
         warnings.warn(
             f"No {kind} samples in y_true, {which} positive value should be meaningless",
-            UndefinedMetricWarning,
+            _undefined(),
             stacklevel=stacklevel + 1,
         )
         return np.full(counts.shape, np.nan)
@@ -344,7 +355,8 @@ def _average_binary(metric, ybins, scores, average, w):
 
 
 def _binary_ap(score, ybin, w):
-    if not ybin.any():
+    # No positive, or only zero-weight ones (dropped first, as scikit-learn).
+    if not ybin.any() or (w is not None and not w[ybin].any()):
         warnings.warn(
             "No positive class found in y_true, recall is set to one for all thresholds.",
             UserWarning,
@@ -408,6 +420,8 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
     s = _scores(y_score, ndim=(1, 2))
     _check_length(y.shape[0], s, "y_score", "y_true")
     w, _ = _sample_weight(sample_weight, y.shape[0])
+    _nonempty(y.shape[0])
+    _nonzero_weights(w)
     classes = _classes(y)
     if average not in ("macro", "weighted", "micro", None):
         raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
@@ -435,14 +449,14 @@ def _binary_auc(score, ybin, w):
     if ybin.all() or not ybin.any():
         warnings.warn(
             "Only one class is present in y_true. ROC AUC score is not defined in that case.",
-            UndefinedMetricWarning,
+            _undefined(),
             stacklevel=4,
         )
         return math.nan
     if w is not None and not (w > 0).all():
         fps, tps, thr = _clf_curve(score, ybin, w)
         fpr, tpr, _ = _roc_from_counts(fps, tps, thr, True)
-        return float(np.trapezoid(tpr, fpr))
+        return float(_trapezoid(tpr, fpr))
     return float(_auc_ap_binary(score, ybin, w, False)[0])
 
 
@@ -505,6 +519,8 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     s = _scores(y_score, ndim=(1, 2))
     _check_length(y.shape[0], s, "y_score", "y_true")
     w, _ = _sample_weight(sample_weight, y.shape[0])
+    _nonempty(y.shape[0])
+    _nonzero_weights(w)
     if average not in ("macro", "weighted", "micro", None):
         raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
     classes = _classes(y)
@@ -523,7 +539,7 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         stop = np.searchsorted(fpr, mf, "right")
         tpr = np.append(tpr[:stop], np.interp(mf, [fpr[stop - 1], fpr[stop]], [tpr[stop - 1], tpr[stop]]))
         fpr = np.append(fpr[:stop], mf)
-        partial = np.trapezoid(tpr, fpr)
+        partial = _trapezoid(tpr, fpr)
         min_area, max_area = 0.5 * mf**2, mf
         return float(0.5 * (1 + (partial - min_area) / (max_area - min_area)))
     if max_fpr is not None and max_fpr != 1.0:

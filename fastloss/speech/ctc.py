@@ -56,7 +56,12 @@ def _lengths(value, name, n, unbatched):
         if not unbatched:
             raise ValueError(f"{name} must be 1-D of length N={n}, got a scalar")
         arr = np.asarray(arr).reshape(1)
+    if np.asarray(arr).dtype.kind not in "iu" and not (isinstance(value, (list, tuple)) and not value):
+        # As torch: "input_lengths must be integral" (floats and bools refused).
+        raise TypeError(f"{name} must be integral, got dtype {np.asarray(arr).dtype}")
     arr = _checks.as_int_array(arr, name)
+    if arr.ndim > 1 and arr.size == n:
+        arr = arr.reshape(n)  # torch accepts any shape with N elements, e.g. (N, 1)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},) (one length per sample), got shape {arr.shape}")
     return arr.astype(np.int64, copy=False)
