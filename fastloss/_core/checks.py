@@ -247,3 +247,13 @@ def iter_lengths(x: Iterable, name: str) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     return arr.astype(np.int64, copy=False)
+
+
+def check_grad_out(grad_out, return_grad) -> None:
+    """``grad_out=`` is written only with ``return_grad=True``: refuse it
+    otherwise instead of silently ignoring the buffer."""
+    if grad_out is not None and not return_grad:
+        raise ValueError(
+            "grad_out= is only written with return_grad=True, got return_grad=False: "
+            "pass return_grad=True or drop grad_out"
+        )

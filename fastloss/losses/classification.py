@@ -74,6 +74,7 @@ def _run(kind, a, b, ops, dtype, reduction, return_grad, grad_out=None):
     """The driver on the elementwise kernels of loss ``kind``: the kernels
     are specialised per loss by a type tag (and the focal loss with gamma 2,
     the common case, gets its own polynomial-only specialisation)."""
+    _checks.check_grad_out(grad_out, return_grad)
     k = _kernels()
     if kind == FOCAL and b == 2.0:
         kind = k.FOCAL2
@@ -369,6 +370,7 @@ def _denominator(r: _Rows, ign: int) -> float:
 
 def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out):
     """Run the row kernel; returns (value, grad) as the public functions do."""
+    _checks.check_grad_out(grad_out, return_grad)
     k = _kernels()
     R, C = r.x2.shape
     dtype = r.dtype
@@ -577,6 +579,7 @@ def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean",
     0.289909
     """
     ign = _check_common(reduction, ignore_index, return_grad)
+    _checks.check_grad_out(grad_out, return_grad)
     x, dtype, idx_shape, x3, safe, valid, wy = _prepare_nll(input, target, weight, ign)
     # Gather first: with grad_out=input the gradient overwrites the input.
     # A gather of N*D values: summed in float64 by NumPy's pairwise sum

@@ -64,6 +64,7 @@ def _prepare(input, target, weight, reduction):
 def _regression(kind, p, input, target, weight, reduction, return_grad, grad_out, divide_as=None):
     x, t, w, dtype = _prepare(input, target, weight, reduction)
     return_grad = _checks.check_bool(return_grad, "return_grad")
+    _checks.check_grad_out(grad_out, return_grad)
     total, n, out, grad = run(
         _kernels(), (_kernels().tag(kind), float(p), w is not None), (x, t, w), dtype, reduction, return_grad, grad_out,
         count=_divisor(kind if divide_as is None else divide_as, x, w),

@@ -427,7 +427,7 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
         raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
     if classes.size <= 2 and s.ndim == 1:
         if classes.size == 2 and not _in_values(classes, pos_label):
-            raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {classes.tolist()}")
+            raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {classes}")
         return _binary_ap(s, _is_pos(y, pos_label), w)
     if classes.size <= 2:
         raise ValueError(
@@ -518,13 +518,23 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     y = _labels(y_true, "y_true")
     s = _scores(y_score, ndim=(1, 2))
     _check_length(y.shape[0], s, "y_score", "y_true")
+    classes = _classes(y)
+    multiclass = classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2)
+    if multiclass and multi_class == "ovo" and sample_weight is not None:  # checked first, as scikit-learn
+        raise ValueError(
+            "sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' must be None in this case."
+        )
     w, _ = _sample_weight(sample_weight, y.shape[0])
     _nonempty(y.shape[0])
     _nonzero_weights(w)
+    if multiclass and multi_class == "ovr" and average not in ("micro", "macro", "weighted", None):
+        raise ValueError(
+            f"average must be one of ('micro', 'macro', 'weighted', None) for multiclass problems, got {average!r}"
+        )
+    if multiclass and multi_class == "ovo" and average not in ("macro", "weighted", None):
+        raise ValueError(f"average must be one of ('macro', 'weighted', None) for multiclass problems, got {average!r}")
     if average not in ("macro", "weighted", "micro", None):
         raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
-    classes = _classes(y)
-    multiclass = classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2)
     if not multiclass:
         if s.ndim == 2:
             raise ValueError(f"binary y_true takes 1-D y_score, got shape {s.shape}")
@@ -545,7 +555,7 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     if max_fpr is not None and max_fpr != 1.0:
         raise ValueError(f"Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to `None`, received `max_fpr={max_fpr}` instead")
     if multi_class not in ("ovo", "ovr"):
-        raise ValueError(f"multi_class must be 'ovr' or 'ovo' for multiclass ROC AUC, got {multi_class!r}")
+        raise ValueError(f"multi_class must be in ('ovo', 'ovr') for multiclass ROC AUC, got {multi_class!r}")
     if s.ndim != 2:
         raise ValueError(
             "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains "
@@ -574,7 +584,7 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         classes = cl
     elif classes.size != s.shape[1]:
         raise ValueError(
-            f"Number of classes in y_true ({classes.size}) not equal to the number of columns in 'y_score' ({s.shape[1]})"
+            f"Number of classes in y_true not equal to the number of columns in 'y_score' ({classes.size} and {s.shape[1]})"
         )
     if multi_class == "ovo":
         if w is not None:

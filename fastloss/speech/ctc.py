@@ -330,6 +330,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, *, blank=0, redu
     zero_infinity = _checks.check_bool(zero_infinity, "zero_infinity")
     from_logits = _checks.check_bool(from_logits, "from_logits")
     return_grad = _checks.check_bool(return_grad, "return_grad")
+    _checks.check_grad_out(grad_out, return_grad)
     dtype = np.dtype(x.dtype.type)
     tl1 = np.maximum(tl, 1).astype(np.float64)
     grad = None
