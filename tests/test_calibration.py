@@ -167,6 +167,7 @@ def test_diagram_property(n, c, n_bins, strategy, seed):
     rng = np.random.default_rng(seed)
     probs = ss.softmax(rng.standard_normal((n, c)) * 3, axis=1)
     probs = np.round(probs, 2)  # ties and values on edges
+    probs = probs / probs.sum(axis=1, keepdims=True)  # rows must sum to 1 (issue 12)
     labels = rng.integers(0, c, n)
     d = fastloss.reliability_diagram(probs, labels, n_bins=n_bins, strategy=strategy)
     _diagram_equal(d, reliability_diagram_reference(probs, labels, n_bins=n_bins, strategy=strategy))

@@ -107,6 +107,17 @@ def _confidences(probs_or_logits, labels, logits):
                 f"probs_or_logits must be probabilities in [0, 1] (got values in [{lo}, {hi}]); "
                 "pass logits=True for logits"
             )
+        if x.ndim == 2:
+            # As multi-class roc_auc (scikit-learn's np.allclose rule): rows
+            # that are not distributions give a meaningless confidence.
+            sums = x.sum(axis=1, dtype=np.float64)
+            off = ~np.isclose(sums, 1.0)
+            if off.any():
+                i = int(np.flatnonzero(off)[0])
+                raise ValueError(
+                    f"probs_or_logits rows must be probabilities that sum to 1 over the classes, row {i} sums "
+                    f"to {sums[i]}; pass logits=True for logits, or normalise the rows"
+                )
     if x.ndim == 1:
         hit = (lab == 1).astype(np.uint8)
         if logits:
