@@ -123,3 +123,23 @@ def test_ece_rows_must_sum_to_one():
     with pytest.raises(ValueError, match="sum to 1"):
         fastloss.expected_calibration_error(probs, np.array([0, 2]))
     fastloss.expected_calibration_error(probs / probs.sum(1, keepdims=True), np.array([0, 2]))
+
+
+def test_memmap_target_of_another_dtype_is_converted_block_by_block(tmp_path):
+    import tracemalloc
+
+    n = 1 << 22  # 4 BLOCKs: a full float32 copy of the target would be 16 MiB
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(n).astype(np.float32)
+    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.uint8, shape=(n,))
+    y[:] = rng.integers(0, 2, n, dtype=np.uint8)
+    want = fastloss.binary_cross_entropy_with_logits(x, y.astype(np.float32))  # also compiles first
+    for fn in (fastloss.binary_cross_entropy_with_logits, fastloss.mse_loss):
+        fn(x, y)
+        tracemalloc.start()
+        got = fn(x, y)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 10 * 2**20, f"{fn.__name__}: peak {peak / 2**20:.1f} MiB"
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(fastloss.binary_cross_entropy_with_logits(x, y), want, rtol=1e-6)

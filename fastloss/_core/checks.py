@@ -257,3 +257,15 @@ def check_grad_out(grad_out, return_grad) -> None:
             "grad_out= is only written with return_grad=True, got return_grad=False: "
             "pass return_grad=True or drop grad_out"
         )
+
+
+def as_operand(a, name: str, dtype: np.dtype) -> np.ndarray:
+    """A second operand of an elementwise loss (``target``): real arrays are
+    returned as they are, any dtype, because the elementwise driver converts
+    them to ``dtype`` block by block (a uint8 memmap target of float32 logits
+    never becomes a full-size float32 copy); other dtypes as :func:`as_float`."""
+    arr = to_array(a, name)
+    float_dtype(arr.dtype, name)  # reject complex/object/str with a clear message
+    if arr.dtype.kind in "biuf" and np.can_cast(arr.dtype, dtype, "same_kind"):
+        return arr
+    return as_float(arr, name, dtype)

@@ -92,7 +92,7 @@ def _elementwise(kind, a, b, x, t, w, pw, dtype, reduction, return_grad, grad_ou
 def _prep_pair(input, target, names=("input", "target")):
     x = _checks.as_float(input, names[0])
     dtype = np.dtype(x.dtype.type).newbyteorder("=")
-    t = _checks.as_float(target, names[1], dtype)
+    t = _checks.as_operand(target, names[1], dtype)  # converted block by block by the driver
     _checks.check_same_shape(x, t, names)
     return x, t, dtype
 

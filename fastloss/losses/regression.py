@@ -54,7 +54,7 @@ def _kernels():
 def _prepare(input, target, weight, reduction):
     x = _checks.as_float(input, "input")
     dtype = np.dtype(x.dtype.type).newbyteorder("=")
-    t = _checks.as_float(target, "target", dtype)
+    t = _checks.as_operand(target, "target", dtype)  # converted block by block by the driver
     _checks.check_same_shape(x, t, ("input", "target"))
     w = _checks.broadcast_weight(weight, x.shape, dtype)
     _checks.check_reduction(reduction)
