@@ -22,7 +22,7 @@ import numpy as np
 
 
 from ..._core.jit import kernel, numba
-from ..._core.math import fexp, flog
+from ..._core.math import _f64_as_i64, fexp, flog
 from ..._core.math import maxnum as _maxnum
 from ..._core.math import Y32_MIN as _Y32_MIN
 from ..._core.math import fexp32_nonpos as _fexp32_nonpos
@@ -53,12 +53,14 @@ def _row_max(row):
     m = row[0]
     for j in range(row.size):
         m = _maxnum(m, row[j])
-    # v * 0 is 0 for finite v and NaN for NaN/inf: a vectorisable test.
-    z = row[0] * 0
+    # Any inf or NaN? Tested on the exponent bits (all ones), a vectorisable
+    # integer test that no floating-point flag can fold away: ``v * 0 != 0``
+    # was folded to "never" by the LLVM of Numba 0.59 (the oldest-NumPy CI leg).
+    special = 0
     for j in range(row.size):
-        z += row[j] * 0
+        special += ((_f64_as_i64(np.float64(row[j])) >> 52) & 0x7FF) == 0x7FF
     has_nan = False
-    if z != z:  # rare: an inf or a NaN somewhere; look properly
+    if special:  # rare: an inf or a NaN somewhere; look properly
         for j in range(row.size):
             if row[j] != row[j]:
                 has_nan = True
