@@ -124,6 +124,13 @@ _LOSSES = [
     _Row("triplet_margin_loss", "TripletMarginLoss", arrays=3, axis=-1),
     _Row("batch_hard_triplet_loss", "BatchHardTripletLoss", torch_named=False, axis=-1, local=False),
     _Row("ctc_loss", "CTCLoss", arrays=4, axis=None),
+    _Row("poisson_nll_loss", "PoissonNLLLoss"),
+    _Row("gaussian_nll_loss", "GaussianNLLLoss", arrays=3, second="neg"),
+    _Row("margin_ranking_loss", "MarginRankingLoss", arrays=3, second="neg"),
+    _Row("soft_margin_loss", "SoftMarginLoss"),
+    _Row("hinge_embedding_loss", "HingeEmbeddingLoss"),
+    _Row("multilabel_margin_loss", "MultiLabelMarginLoss", axis=1),
+    _Row("multilabel_soft_margin_loss", "MultiLabelSoftMarginLoss", axis=1),
 ]
 
 _NOT_OPTIONS = ("return_grad", "grad_out", "out", "batch_first", "from_logits")
