@@ -559,13 +559,13 @@ def multilabel_margin_loss(input, target, *, reduction="mean", return_grad=False
     x = _checks.as_float(input, "input")
     dtype = np.dtype(x.dtype.type).newbyteorder("=")
     y = _checks.as_int_array(target, "target")
-    if x.ndim not in (1, 2):
-        raise ValueError(f"input must be (N, C) or (C,), got shape {x.shape}")
+    if x.ndim not in (0, 1, 2):
+        raise ValueError(f"input must be (N, C), (C,) or 0-d (one class, as torch), got shape {x.shape}")
     if y.shape != x.shape:
         raise ValueError(f"target must have input's shape {x.shape}, got {y.shape}")
     _checks.check_reduction(reduction)
     want = _checks.check_bool(return_grad, "return_grad")
-    C = x.shape[-1]
+    C = x.shape[-1] if x.ndim else 1
     bad = (y < -1) | (y >= C)
     if bad.any():
         pos = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), y.shape))

@@ -927,7 +927,7 @@ def cohen_kappa(y1, y2, *, labels=None, weights=None, sample_weight=None, replac
         warnings.warn(
             "`y2` contains no labels that are present in both `y1` and `labels`.`cohen_kappa_score` is "
             f"undefined and set to the value defined by the `replace_undefined_by` param, which is set to {r}.",
-            UndefinedMetricWarning,
+            _undefined(),
             stacklevel=2,
         )
         return r
@@ -943,7 +943,7 @@ def cohen_kappa(y1, y2, *, labels=None, weights=None, sample_weight=None, replac
         warnings.warn(
             "`y1`, `y2` and `labels` have only one label in common. `cohen_kappa_score` is undefined and set "
             f"to the value defined by the the `replace_undefined_by` param, which is set to {r}.",
-            UndefinedMetricWarning,
+            _undefined(),
             stacklevel=2,
         )
         return r

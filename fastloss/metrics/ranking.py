@@ -800,7 +800,7 @@ def top_k_accuracy(y_true, y_score, *, k=2, normalize=True, sample_weight=None, 
         warnings.warn(
             f"'k' ({k}) greater than or equal to 'n_classes' ({n_classes}) will result in a perfect score and is "
             "therefore meaningless.",
-            UndefinedMetricWarning,
+            _undefined(),
             stacklevel=2,
         )
     code = np.ascontiguousarray(np.searchsorted(classes, y), dtype=np.int64)

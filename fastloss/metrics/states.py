@@ -514,7 +514,7 @@ class ExactCurve(Metric):
     def update(self, y_true, y_score, *, sample_weight=None) -> "ExactCurve":
         """Add a batch: labels ``(N,)``, scores ``(N,)``, optional weights ``(N,)``."""
         m = _m()
-        y, s, w = m._binary_arrays(y_true, y_score, sample_weight)
+        y, s, w = m._binary_arrays(y_true, y_score, sample_weight, batch=True)
         if not self.score_dtype and s.size:
             self.score_dtype = np.dtype(s.dtype.type).str.lstrip("<>=|")
         ybin = m._is_pos(y, self.pos_label)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import Case, Shape, optional
-from .decode import make_log_probs
 
 
 def _make_align(params, rng):
     T, N, C, L = params["T"], params["N"], params["C"], params["L"]
+    from .decode import make_log_probs  # here: decode.py imports this module's CASES
+
     lp = np.ascontiguousarray(make_log_probs(T, N, C, seed=params.get("seed", 0)).transpose(1, 0, 2))
     targets = np.random.default_rng(1).integers(1, C, (N, L))
     return {"lp": lp, "targets": targets}
