@@ -14,12 +14,32 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+import numpy as np
+
 
 def streamable(stream_fn: Callable):
     """Decorator: attach ``stream_fn`` to a public loss as its streaming form."""
 
     def attach(loss):
         loss._fastloss_stream = stream_fn
+        return loss
+
+    return attach
+
+
+def sum_stream(count):
+    """Streaming form (:class:`fastloss.LossAccumulator`) of a loss: the float64 ``'sum'`` of a batch (float inputs are read as
+    float64, so the batch sum is not rounded to float32) and the ``'mean'``
+    divisor, ``count='size'`` (elements) or ``'rows'`` (samples)."""
+
+    def attach(loss):
+        def stream(*arrays, **options):
+            arrays = [a if np.asarray(a).dtype.kind not in "f" else np.asarray(a, dtype=np.float64) for a in arrays]
+            x = np.asarray(arrays[0])
+            n = x.size if count == "size" else (x.shape[0] if x.ndim == 2 else 1)
+            return float(loss(*arrays, reduction="sum", **options)), n
+
+        loss._fastloss_stream = stream
         return loss
 
     return attach

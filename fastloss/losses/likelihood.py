@@ -16,6 +16,7 @@ import numpy as np
 
 from .._core import checks as _checks
 from .._core.driver import finish, run
+from .._core.streaming import sum_stream as _sum_stream
 
 
 def _kernels():
@@ -23,26 +24,6 @@ def _kernels():
     from .._kernels.losses import likelihood
 
     return likelihood
-
-def _sum_stream(count):
-    """Streaming form (:class:`fastloss.LossAccumulator`) of a loss defined
-    below: the float64 ``'sum'`` of a batch (float inputs are read as
-    float64, so the batch sum is not rounded to float32) and the ``'mean'``
-    divisor, ``count='size'`` (elements) or ``'rows'`` (samples)."""
-
-    def attach(loss):
-        def stream(*arrays, **options):
-            arrays = [a if np.asarray(a).dtype.kind not in "f" else np.asarray(a, dtype=np.float64) for a in arrays]
-            x = np.asarray(arrays[0])
-            n = x.size if count == "size" else (x.shape[0] if x.ndim == 2 else 1)
-            return float(loss(*arrays, reduction="sum", **options)), n
-
-        loss._fastloss_stream = stream
-        return loss
-
-    return attach
-
-
 
 def _pair(input, target):
     x = _checks.as_float(input, "input")

@@ -19,6 +19,7 @@ import numpy as np
 from .._core import checks as _checks
 from .._core.driver import finish, finish_rows, run_rows
 from .._core.streaming import streamable
+from .._core.streaming import sum_stream as _sum_stream
 
 from .._core.consts import CHUNK, HINGE_MC, MULTI_MARGIN
 
@@ -317,25 +318,6 @@ def multi_margin_loss(input, target, *, p=1, margin=1.0, weight=None, reduction=
 # multilabel_soft_margin_loss run one fused elementwise kernel through the
 # driver (fixed chunks, float64 partials combined exactly);
 # multilabel_margin_loss is a row kernel.
-
-
-def _sum_stream(count):
-    """Streaming form (:class:`fastloss.LossAccumulator`) of a loss defined
-    below: the float64 ``'sum'`` of a batch (float inputs are read as
-    float64, so the batch sum is not rounded to float32) and the ``'mean'``
-    divisor, ``count='size'`` (elements) or ``'rows'`` (samples)."""
-
-    def attach(loss):
-        def stream(*arrays, **options):
-            arrays = [a if np.asarray(a).dtype.kind not in "f" else np.asarray(a, dtype=np.float64) for a in arrays]
-            x = np.asarray(arrays[0])
-            n = x.size if count == "size" else (x.shape[0] if x.ndim == 2 else 1)
-            return float(loss(*arrays, reduction="sum", **options)), n
-
-        loss._fastloss_stream = stream
-        return loss
-
-    return attach
 
 
 def _elementwise(kind, p, x, a, b, dtype, reduction, return_grad, grad_out, count=None):

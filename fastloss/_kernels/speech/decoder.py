@@ -13,12 +13,11 @@ Nodes are rows of two growable arrays: ``ni`` (int32 fields) and ``nf``
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from ..._core.jit import kernel, numba
-from ..._core.math import flog1p_exp_neg
+from .decode import _insert, _logaddexp  # the same beam bookkeeping as the LM-free search
 from .lm import base_score, step
 
 NEG_INF = -np.inf
@@ -30,34 +29,6 @@ ACC, RAW, PART = 0, 1, 2
 #: pyctcdecode's AVG_TOKEN_LEN: a partial out-of-vocabulary word longer than
 #: this many characters gets its penalty scaled by length / 6.
 AVG_TOKEN_LEN = 6
-
-
-@kernel(inline=True)
-def _logaddexp(a, b):
-    if a < b:
-        a, b = b, a
-    if b == NEG_INF:
-        return a
-    return a + flog1p_exp_neg(a - b)
-
-
-@kernel()
-def _insert(cand_score, cand_order, k, cnt, score, idx):
-    """Keep the k best candidates in cand_order[:cnt] (best first); ties keep
-    the earlier candidate first.  Returns the new count."""
-    if cnt == k:
-        if not (score > cand_score[cand_order[cnt - 1]]):
-            return cnt
-        pos = cnt - 1
-    else:
-        pos = cnt
-        cnt += 1
-    while pos > 0 and score > cand_score[cand_order[pos - 1]]:
-        cand_order[pos] = cand_order[pos - 1]
-        pos -= 1
-    cand_order[pos] = idx
-    cand_score[idx] = score
-    return cnt
 
 
 @kernel(inline=True)
