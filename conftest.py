@@ -9,4 +9,6 @@ collect_ignore = ["bench"]
 if importlib.util.find_spec("torch") is None:
     collect_ignore.append("fastloss/torch.py")
 if importlib.util.find_spec("matplotlib") is None:
-    collect_ignore.append("fastloss/calibration.py")
+    collect_ignore.append("fastloss/metrics/calibration.py")
+if importlib.util.find_spec("dask") is None or importlib.util.find_spec("distributed") is None:
+    collect_ignore += ["fastloss/dask.py", "docs/dask.md"]
