@@ -678,8 +678,18 @@ class OvrCurves(_st.Metric):
         out.flat = _st.ExactCurve.merge_all([m.flat for m in metrics])
         return out
 
+    def _merge(self, other):
+        merged = type(self).merge_all([self, other])
+        self.seen, self.curves, self.flat = merged.seen, merged.curves, merged.flat
+
+    def result(self):
+        """Macro one-vs-rest ROC AUC (scikit-learn's ``roc_auc_score(multi_class='ovr')`` default)."""
+        return self.average("roc_auc", "macro")
+
     def to_state(self):
-        raise NotImplementedError("OvrCurves carries a list of ExactCurve states: use [c.to_state() for c in m.curves]")
+        # A flat dict of arrays would have to encode a list of states; the
+        # per-column states are the supported wire format.
+        raise TypeError("OvrCurves carries one ExactCurve per column: send [c.to_state() for c in m.curves]")
 
     def average(self, metric, average):
         extra = np.setdiff1d(self.seen, self.classes)

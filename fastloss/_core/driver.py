@@ -28,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .checks import _describe, to_array
 from .consts import CHUNK, SERIAL_BELOW_ELEMENTWISE, SERIAL_BELOW_ROWS
 
 #: Elements per block on the buffered path (8 MiB of float64 per operand).
@@ -232,3 +233,19 @@ def finish_rows(total, count, reduction, dtype, out64, out_shape, grad, grad_sha
     if return_grad:
         return value, grad.reshape(grad_shape)
     return value
+
+
+def grad_buffer(x: np.ndarray, grad_out) -> np.ndarray:
+    """The gradient buffer of a loss over ``x``: a fresh ``np.empty`` (first
+    touched by the kernel's own parallel pass), or the caller's ``grad_out``,
+    checked to be a writeable C-contiguous array of ``x``'s shape and dtype."""
+    dtype = np.dtype(x.dtype.type)
+    if grad_out is None:
+        return np.empty(x.shape, dtype=dtype)
+    g = grad_out if isinstance(grad_out, np.ndarray) else to_array(grad_out, "grad_out")
+    if g.shape != x.shape or g.dtype != dtype or not g.flags.c_contiguous or not g.flags.writeable:
+        raise ValueError(
+            f"grad_out must be a writeable C-contiguous array of shape {x.shape} and dtype {dtype}, "
+            f"got {_describe(g)}"
+        )
+    return g

@@ -32,6 +32,7 @@ class               state                                       size
 """
 from __future__ import annotations
 
+import abc
 import importlib
 import math
 import warnings
@@ -75,7 +76,7 @@ def _fastloss():
     return importlib.import_module("fastloss")
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class of the mergeable metric objects.
 
     Subclasses define ``_config`` (constructor keyword names), ``_init``
@@ -92,18 +93,22 @@ class Metric:
     def __init__(self):
         self._init()
 
-    # -- to be defined by subclasses
-    def _init(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # -- defined by every subclass (Metric itself cannot be instantiated)
+    @abc.abstractmethod
+    def _init(self) -> None:
+        """Set the empty state."""
 
-    def update(self, *args, **kwargs) -> "Metric":  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def update(self, *args, **kwargs) -> "Metric":
+        """Add one batch to the state; returns self."""
 
-    def _merge(self, other: "Metric") -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _merge(self, other: "Metric") -> None:
+        """Add another worker's state of the same configuration."""
 
-    def result(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def result(self):
+        """The metric of everything seen so far."""
 
     # -- common machinery
     def config(self) -> dict:

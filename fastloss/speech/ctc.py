@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .._core import checks as _checks
+from .._core.driver import grad_buffer
 from .._core.streaming import streamable
 
 
@@ -200,21 +201,6 @@ def _run(x, T, N, C, blank, il, tl, flat, offsets, rows, batch_first, unbatched,
     return logz
 
 
-def _grad_buffer(x, grad_out):
-    dtype = np.dtype(x.dtype.type)
-    if grad_out is None:
-        return np.empty(x.shape, dtype=dtype)
-    g = grad_out
-    if not isinstance(g, np.ndarray):
-        g = _checks.to_array(g, "grad_out")
-    if g.shape != x.shape or g.dtype != dtype or not g.flags.c_contiguous or not g.flags.writeable:
-        raise ValueError(
-            f"grad_out must be a writeable C-contiguous array of shape {x.shape} and dtype {dtype}, "
-            f"got {_checks._describe(g)}"
-        )
-    return g
-
-
 # --------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------
@@ -336,7 +322,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, *, blank=0, redu
     grad = None
     gscale = None
     if return_grad:
-        grad = _grad_buffer(x, grad_out)
+        grad = grad_buffer(x, grad_out)
         gscale = 1.0 / (tl1 * N) if reduction == "mean" else np.ones(N)
     logz = _run(x, T, N, C, blank, il, tl, flat, offsets, np.arange(N, dtype=np.int64),
                 batch_first, unbatched, from_logits, gscale, grad)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .._core import checks as _checks
+from .._core.driver import grad_buffer
 from .._core.streaming import streamable
 
 __all__ = ["rnnt_loss"]
@@ -95,17 +96,9 @@ def _native(x):
 
 
 def _grad_buffer(x, logits, grad_out):
-    dtype = np.dtype(x.dtype.type)
+    g = grad_buffer(x, grad_out)
     if grad_out is None:
-        return np.empty(x.shape, dtype=dtype)
-    g = grad_out
-    if not isinstance(g, np.ndarray):
-        g = _checks.to_array(g, "grad_out")
-    if g.shape != x.shape or g.dtype != dtype or not g.flags.c_contiguous or not g.flags.writeable:
-        raise ValueError(
-            f"grad_out must be a writeable C-contiguous array of shape {x.shape} and dtype {dtype}, "
-            f"got {_checks._describe(g)}"
-        )
+        return g
     if np.shares_memory(g, x) and not (
         g.__array_interface__["data"][0] == x.__array_interface__["data"][0] and g.strides == x.strides
     ):
