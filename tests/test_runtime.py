@@ -119,19 +119,28 @@ def test_serial_path_bitwise_equal_to_parallel(monkeypatch):
             assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
 
 
-def test_launch_restores_thread_count():
+def test_launch_runs_the_serial_twin_below_the_threshold():
     import numba
 
     from fastloss._core import jit
 
-    before = numba.get_num_threads()
-    seen = []
-    jit.launch(lambda: seen.append(numba.get_num_threads()), 10, 100)
-    jit.launch(lambda: seen.append(numba.get_num_threads()), 1000, 100)
-    assert seen == [1, before]
-    with pytest.raises(ZeroDivisionError):
-        jit.launch(lambda: 1 / 0, 10, 100)
-    assert numba.get_num_threads() == before
+    @jit.kernel(parallel=True, cache=False)
+    def total(a):
+        s = 0.0
+        for i in numba.prange(a.size):
+            s += a[i]
+        return s
+
+    # The twin is a separate function for Numba's cache (its own name), so a
+    # cached parallel kernel is never loaded as the serial one or back.
+    assert total.serial.py_func.__qualname__ == total.py_func.__qualname__ + "__serial"
+    assert total.serial.targetoptions.get("parallel") in (None, False)
+    assert total.targetoptions.get("parallel") is True
+    a = np.arange(10.0)
+    assert jit.launch(total, a.size, 100, a) == 45.0
+    assert list(total.serial.overloads) and not list(total.overloads)
+    assert jit.launch(total, a.size, 5, a) == 45.0
+    assert list(total.overloads)
 
 
 # ---------------------------------------------------------------------------

@@ -63,13 +63,13 @@ def _placeholders(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     return p
 
 
-def _launch(fn, work, below, *args):
+def launch(fn, work, below, *args):
     """:func:`fastloss._core.jit.launch` (imported on first use: this module
     imports no Numba); rebinds itself to it."""
-    global _launch
-    from .jit import launch
+    global launch
+    from . import jit
 
-    _launch = launch
+    launch = jit.launch
     return launch(fn, work, below, *args)
 
 
@@ -139,13 +139,13 @@ def run(
 
     def call(full, lo, hi):
         if reduction == "none":
-            _launch(kernels.pointwise, n, small, *head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
+            launch(kernels.pointwise, n, small, *head, *full, out_flat[lo:hi], grad_flat[lo:hi], return_grad)
             return None
         partials = np.empty(_nchunks(hi - lo), dtype=np.float64)
         if return_grad:
-            _launch(kernels.reduce_grad, n, small, *head, *full, gscale, grad_flat[lo:hi], partials)
+            launch(kernels.reduce_grad, n, small, *head, *full, gscale, grad_flat[lo:hi], partials)
         else:
-            _launch(kernels.reduce, n, small, *head, *full, partials)
+            launch(kernels.reduce, n, small, *head, *full, partials)
         return partials
 
     if n == 0:
@@ -187,6 +187,58 @@ def run(
     return total, count, out, grad
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_ndarray = np.ndarray
+
+
+def plain_pair(x, t):
+    """The float dtype of the common call's two operands, or ``None``.
+
+    The common call (a training step's) passes two NumPy arrays (not
+    subclasses) of one native float32 or float64 dtype, of one shape, both
+    C-contiguous and not empty.  For it :func:`run_plain` replaces the
+    general preparation (conversions, broadcasting, the buffered path) with a
+    few attribute reads; anything else returns ``None`` and takes the general
+    path, which handles and validates every other input.  (NumPy's builtin
+    native dtypes are singletons, so ``is`` also rules out byte-swapped
+    data.)
+    """
+    if type(x) is _ndarray and type(t) is _ndarray:
+        d = x.dtype
+        if (d is _F32 or d is _F64) and t.dtype is d and x.shape == t.shape and x.size:
+            if x.flags.c_contiguous and t.flags.c_contiguous:
+                return d
+    return None
+
+
+def run_plain(kernels, head: tuple, x: np.ndarray, t: np.ndarray, absent: int, dtype: np.dtype,
+              reduction: str, return_grad: bool, check=None):
+    """:func:`run` then :func:`finish` for operands accepted by
+    :func:`plain_pair`, without weights or ``grad_out``, ``reduction`` 'mean'
+    or 'sum'; ``absent`` optional operands follow ``x`` and ``t``.  Same
+    kernels and chunks as :func:`run`, so the same bits.
+
+    ``check(x, t)``, a kernel, counts invalid elements first; when it finds
+    any, nothing is computed and ``None`` is returned: the caller's general
+    path then validates and raises its error naming the first one."""
+    n = x.size
+    ro = _placeholders(dtype)[0]
+    ops = (_operand(x), _operand(t)) + (ro,) * absent
+    if check is not None and launch(check, n, SERIAL_BELOW_ELEMENTWISE, ops[0], ops[1]):
+        return None
+    partials = np.empty((n + CHUNK - 1) // CHUNK, dtype=np.float64)
+    if return_grad:
+        grad = np.empty(x.shape, dtype=dtype)
+        gscale = 1.0 / n if reduction == "mean" else 1.0
+        launch(kernels.reduce_grad, n, SERIAL_BELOW_ELEMENTWISE, *head, *ops, gscale, grad.reshape(-1), partials)
+    else:
+        launch(kernels.reduce, n, SERIAL_BELOW_ELEMENTWISE, *head, *ops, partials)
+    total = _fsum(partials)
+    value = dtype.type(total / n if reduction == "mean" else total)
+    return (value, grad) if return_grad else value
+
+
 def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, grad, return_grad: bool):
     """Turn the driver's float64 total into the value a loss returns."""
     if reduction == "none":
@@ -198,13 +250,14 @@ def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, gra
     return (value, grad) if return_grad else value
 
 
-def run_rows(launch, M: int, D: int, dtype: np.dtype, reduction: str, want: bool):
+def run_rows(kernel, head: tuple, M: int, D: int, dtype: np.dtype, reduction: str, want: bool):
     """The frame shared by the row kernels (embedding and margin losses).
 
     Rows of an ``(M, D)`` operand are grouped in fixed chunks of about
     :data:`CHUNK` elements, one float64 partial per chunk, combined exactly
-    (thread-count independent).  ``launch(out, grad, want, gscale, rows,
-    partials)`` calls the kernel.  Returns ``(total, M, out64, grad)``: the
+    (thread-count independent).  The kernel is called as ``kernel(*head,
+    out, grad, want, gscale, rows, partials)`` (its serial twin for small
+    inputs).  Returns ``(total, M, out64, grad)``: the
     float64 sum of the row losses, the row count, the float64 per-row losses
     and the ``(M, D)`` gradient (or None).
     """
@@ -216,7 +269,7 @@ def run_rows(launch, M: int, D: int, dtype: np.dtype, reduction: str, want: bool
     partials = np.empty((M + rows - 1) // rows, dtype=np.float64)
     gscale = 1.0 / M if reduction == "mean" else 1.0
     g = grad if want else np.zeros((1, max(D, 1)), dtype=dtype)
-    _launch(launch, M * D, SERIAL_BELOW_ROWS, out, g, bool(want), gscale, rows, partials)
+    launch(kernel, M * D, SERIAL_BELOW_ROWS, *head, out, g, bool(want), gscale, rows, partials)
     return _fsum(partials), M, out, grad
 
 

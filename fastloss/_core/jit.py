@@ -27,6 +27,8 @@ This module imports Numba, so it is imported only from ``fastloss._kernels``
 """
 from __future__ import annotations
 
+import types
+
 from . import runtime as _runtime
 
 _runtime.prepare_threading()  # before Numba picks its threading layer
@@ -40,12 +42,10 @@ _configure_numba(numba)  # vector width per host, before the first compile (see 
 _runtime.install_cache_locator()
 _runtime.defer_blas_check()
 
-# Choose the threading layer now (Numba would on the first parallel call):
-# the per-thread thread-count functions used by launch() exist only after it.
+# Choose the threading layer now (Numba would on the first parallel call), so
+# that an unsafe layer is reported once, up front.
 _parallel._launch_threads()
 _runtime.check_layer(_parallel._threading_layer)
-_get_threads = _parallel._get_num_threads
-_set_threads = _parallel._set_num_threads
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
 
@@ -62,38 +62,47 @@ def kernel(fn=None, *, parallel: bool = False, inline: bool = False, cache: bool
 
     def wrap(f):
         opts = dict(cache=cache, fastmath=set(FASTMATH), error_model="numpy", nogil=True)
-        if parallel:
-            opts["parallel"] = True
         if inline:
             opts["inline"] = "always"
-        return numba.njit(**opts)(f)
+        if not parallel:
+            return numba.njit(**opts)(f)
+        par = numba.njit(parallel=True, **opts)(f)
+        par.serial = numba.njit(**opts)(_twin(f))
+        return par
 
     return wrap(fn) if fn is not None else wrap
 
 
+def _twin(f):
+    """A copy of ``f`` under its own qualified name, for the serial twin of a
+    parallel kernel: Numba's cache index is keyed by the function's name and
+    bytecode, not by compile options, so the twin must not share the
+    parallel kernel's cache entry."""
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    g.__qualname__ = f.__qualname__ + "__serial"
+    g.__module__ = f.__module__
+    g.__doc__ = f.__doc__
+    return g
+
+
 def launch(fn, work: int, serial_below: int, *args):
-    """``fn(*args)``, on the calling thread alone when ``work < serial_below``.
+    """``fn(*args)``, or its serial twin ``fn.serial(*args)`` (the same
+    source compiled without ``parallel=True``, ``prange`` as ``range``) when
+    ``work < serial_below``.
 
     Below a family's measured threshold (``fastloss._core.consts``) a
     parallel region costs more than it saves, and with other processes busy
-    on the cores its latency depends on theirs.  The same compiled kernel runs
-    with Numba's thread count set to 1 for this thread only (Numba keeps it
-    per thread), so results are bitwise identical to the parallel path
-    (fixed chunks, see ``CHUNK``) and no second specialisation is compiled.
-    Measured per small call: ~0.6 us for the two thread-count calls against
-    ~1.5 us for a ``parallel=False`` twin's extra dispatch and a second
-    compile (docs/design.md).
+    on the cores its latency depends on theirs.  The twin runs the same fixed
+    chunks in order, so results are bitwise identical to the parallel path
+    (``CHUNK``; tests/test_runtime.py checks it).  Measured per small call
+    (quiet AMD EPYC): entering a parallel kernel costs ~2.4 us even at one
+    thread, setting the thread count to 1 and back ~0.7 us, a serial
+    function's dispatch ~0.4-0.9 us (docs/design.md).  The twin compiles on
+    its first small call only.
     """
     if work >= serial_below:
         return fn(*args)
-    before = _get_threads()
-    if before == 1:
-        return fn(*args)
-    _set_threads(1)
-    try:
-        return fn(*args)
-    finally:
-        _set_threads(before)
+    return fn.serial(*args)
 
 
 def threading_layer() -> str:

@@ -30,17 +30,34 @@ import numpy as np
 
 from .._core import checks as _checks
 from .._core.consts import SERIAL_BELOW_SOFTMAX
-from .._core.driver import check_out, finish, run
+from .._core import driver as _driver
+from .._core.driver import check_out, finish, plain_pair, run, run_plain
 from .._core.streaming import streamable
 
 from .._core.consts import BCE, BCE_LOGITS, CE_INDEX, CE_SOFT, FOCAL, FOCAL_INDEX, KL, KL_LOG
 
 
 def _kernels():
-    # Imported on first use: importing fastloss must not import Numba.
+    """The kernel module, imported on first use (importing fastloss must not
+    import Numba); then this function rebinds itself to a plain return."""
+    global _kernels
     from .._kernels.losses import classification
 
+    _kernels = lambda: classification  # noqa: E731
     return classification
+
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
+_ndarray = np.ndarray
+
+
+def _plain_call(reduction, weight, grad_out, return_grad) -> bool:
+    """The options of the common call, for which the wrappers try a fast path
+    (see :func:`fastloss._core.driver.plain_pair`)."""
+    return (weight is None and grad_out is None and type(reduction) is str and (reduction == "mean" or reduction == "sum")
+            and (return_grad is False or return_grad is True))
 
 
 # -- elementwise losses -----------------------------------------------------------
@@ -70,6 +87,15 @@ class _Logistic:
         self.reduce, self.reduce_grad, self.pointwise = k.logistic_reduce, k.logistic_reduce_grad, k.logistic_pointwise
 
 
+_LOGISTIC: list = []
+
+
+def _logistic(k) -> _Logistic:
+    if not _LOGISTIC:
+        _LOGISTIC.append(_Logistic(k))
+    return _LOGISTIC[0]
+
+
 def _run(kind, a, b, ops, dtype, reduction, return_grad, grad_out=None):
     """The driver on the elementwise kernels of loss ``kind``: the kernels
     are specialised per loss by a type tag (and the focal loss with gamma 2,
@@ -78,7 +104,7 @@ def _run(kind, a, b, ops, dtype, reduction, return_grad, grad_out=None):
     k = _kernels()
     if kind == FOCAL and b == 2.0:
         kind = k.FOCAL2
-    kernels = _Logistic(k) if kind in (BCE_LOGITS, FOCAL, k.FOCAL2) else k
+    kernels = _logistic(k) if kind in (BCE_LOGITS, FOCAL, k.FOCAL2) else k
     head = (k.tag(kind), float(a), float(b), ops[2] is not None, ops[3] is not None)
     return run(kernels, head, ops, dtype, reduction, return_grad, grad_out)
 
@@ -137,6 +163,14 @@ def binary_cross_entropy(input, target, *, weight=None, reduction="mean", return
     >>> round(float(fastloss.binary_cross_entropy(np.array([0.9, 0.2]), np.array([1.0, 0.0]))), 6)
     0.164252
     """
+    if _plain_call(reduction, weight, grad_out, return_grad):
+        dtype = plain_pair(input, target)
+        if dtype is not None:
+            k = _kernels()
+            value = run_plain(k, (k.tag(BCE), 0.0, 0.0, False, False), input, target, 2, dtype, reduction, return_grad,
+                              check=k.count_outside_unit)
+            if value is not None:
+                return value
     x, t, w, dtype = _prep_bce(input, target, weight, reduction)
     return _elementwise(BCE, 0.0, 0.0, x, t, w, None, dtype, reduction, return_grad, grad_out)
 
@@ -182,6 +216,12 @@ def binary_cross_entropy_with_logits(
     >>> round(float(fastloss.binary_cross_entropy_with_logits(np.array([2.0, -1.0]), np.array([1.0, 0.0]))), 6)
     0.220095
     """
+    if pos_weight is None and _plain_call(reduction, weight, grad_out, return_grad):
+        dtype = plain_pair(input, target)
+        if dtype is not None:
+            k = _kernels()
+            return run_plain(_logistic(k), (k.tag(BCE_LOGITS), 0.0, 0.0, False, False), input, target, 2, dtype,
+                             reduction, return_grad)
     x, t, w, pw, dtype = _prep_bce_logits(input, target, weight, pos_weight, reduction)
     return _elementwise(BCE_LOGITS, 0.0, 0.0, x, t, w, pw, dtype, reduction, return_grad, grad_out)
 
@@ -386,10 +426,9 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
             grad = grad_out if grad_out is not None else np.empty(r.x.shape, dtype=dtype)
             grad2 = grad.reshape(R, C)
     rowloss = np.empty(R, dtype=np.float64)
+    total = 0.0
     if R > 0:
-        from .._core.jit import launch  # small inputs: on the calling thread
-
-        launch(
+        total = _driver.launch(
             k.rows, R * C, SERIAL_BELOW_SOFTMAX,
             kind, r.x2,
             r.tgt if r.tgt is not None else _placeholder(np.int64, 1),
@@ -412,9 +451,9 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
     if reduction == "none":
         value = rowloss.astype(dtype).reshape(r.shape_out)
     elif reduction == "sum":
-        value = dtype.type(math.fsum(rowloss.tolist()))
+        value = dtype.type(total)
     else:
-        value = dtype.type(math.fsum(rowloss.tolist()) / den) if den != 0 else dtype.type(math.nan)
+        value = dtype.type(total / den) if den != 0 else dtype.type(math.nan)
     return (value, grad) if return_grad else value
 
 
@@ -502,10 +541,46 @@ def cross_entropy(
     >>> np.round(g.sum(axis=1), 12).tolist()  # softmax - onehot sums to 0 per row
     [0.0, 0.0]
     """
+    if (_plain_call(reduction, weight, grad_out, return_grad) and type(ignore_index) is int
+            and (type(label_smoothing) is float or type(label_smoothing) is int) and label_smoothing == 0):
+        value = _ce_plain(input, target, ignore_index, reduction, return_grad)
+        if value is not None:
+            return value
     ign = _check_common(reduction, ignore_index, return_grad)
     eps = _label_smoothing(label_smoothing)
     r = _prepare_rows(input, target, weight, ign, "cross_entropy", True)
     return _run_rows(CE_SOFT if r.soft else CE_INDEX, r, ign, eps, 0.0, reduction, return_grad, grad_out)
+
+
+def _ce_plain(x, y, ign, reduction, want):
+    """cross_entropy's common call: (N, C) float logits and (N,) int64 labels,
+    both plain C-contiguous NumPy arrays, no weights or smoothing.  Same
+    kernel, arguments and summation as the general path (the same bits); the
+    labels are checked, and the non-ignored ones counted, by one compiled
+    pass (``scan_labels``) before the row kernel reads with them.  Returns
+    ``None`` for anything else, and for a bad label, which the general path
+    then reports."""
+    if type(x) is not _ndarray or type(y) is not _ndarray or x.ndim != 2:
+        return None
+    d = x.dtype
+    if (d is not _F32 and d is not _F64) or y.dtype is not _I64:
+        return None
+    R, C = x.shape
+    if y.shape != (R,) or R == 0 or C == 0 or not (x.flags.c_contiguous and y.flags.c_contiguous):
+        return None
+    k = _kernels()
+    bad, valid = k.scan_labels(y, C, ign)
+    if bad >= 0:
+        return None
+    mean = reduction == "mean"
+    gscale = (1.0 / valid if valid else 0.0) if mean else 1.0
+    grad = np.empty((R, C), dtype=d) if want else _placeholder(d, 2)
+    rowloss = np.empty(R, dtype=np.float64)
+    total = _driver.launch(k.rows, R * C, SERIAL_BELOW_SOFTMAX, CE_INDEX, x, y, _placeholder(d, 2),
+                           _placeholder(np.float64, 1, 1.0), False, float(C), ign, 0.0, 0.0, gscale, want, grad,
+                           rowloss, d is _F32)
+    value = d.type(total / valid if valid else math.nan) if mean else d.type(total)
+    return (value, grad) if want else value
 
 
 def _prepare_nll(input, target, weight, ign):

@@ -86,11 +86,8 @@ def _run_rows(kind, a, b, c, dtype, reduction, want, *, margin=0.0, p=2.0, pmode
     c = a if c is None else c
     lab = np.zeros(1) if lab is None else lab
 
-    def launch(out, g, want, gscale, rows, partials):
-        _kernels().rowwise(kind, float(margin), float(p), int(pmode), float(eps), bool(flag), a, b, c, lab,
-                           out, g, want, gscale, rows, partials)
-
-    return run_rows(launch, *a.shape, dtype, reduction, want)
+    head = (kind, float(margin), float(p), int(pmode), float(eps), bool(flag), a, b, c, lab)
+    return run_rows(_kernels().rowwise, head, *a.shape, dtype, reduction, want)
 
 
 # --------------------------------------------------------------------------- contrastive

@@ -37,10 +37,8 @@ def _run_rows(kind, x, dtype, reduction, want, *, margin, flag, idx, cw):
     has_cw = cw is not None
     cw = np.ones(1) if cw is None else cw
 
-    def launch(out, g, want, gscale, rows, partials):
-        _kernels().rowwise(kind, float(margin), bool(flag), x, idx, cw, has_cw, out, g, want, gscale, rows, partials)
-
-    return run_rows(launch, *x.shape, dtype, reduction, want)
+    head = (kind, float(margin), bool(flag), x, idx, cw, has_cw)
+    return run_rows(_kernels().rowwise, head, *x.shape, dtype, reduction, want)
 
 
 # --------------------------------------------------------------------------- hinge
@@ -556,10 +554,7 @@ def multilabel_margin_loss(input, target, *, reduction="mean", return_grad=False
     y2 = np.ascontiguousarray(y.reshape(-1, C), dtype=np.int64)
     N = x2.shape[0]
 
-    def launch(out, g, want_, gscale, rows, partials):
-        _kernels().multilabel_margin(x2, y2, want_, gscale, rows, out, g, partials)
-
-    total, M, out64, grad = run_rows(launch, N, C, dtype, reduction, want)
+    total, M, out64, grad = run_rows(_kernels().multilabel_margin, (x2, y2), N, C, dtype, reduction, want)
     return finish_rows(total, M, reduction, dtype, out64, (N,) if x.ndim == 2 else (), grad, x.shape, want)
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core import checks as _checks
-from .._core.driver import finish, run
+from .._core.driver import finish, plain_pair, run, run_plain
 from .._core.streaming import streamable
 
 from .._core.consts import HUBER, L1, LOG_COSH, MSE, PSEUDO_HUBER, QUANTILE, SMOOTH_L1
@@ -45,9 +45,12 @@ _WEIGHTED_AVERAGE = frozenset({MSE, L1, QUANTILE})
 
 
 def _kernels():
-    # Imported on first use: importing fastloss must not import Numba.
+    """The kernel module, imported on first use (importing fastloss must not
+    import Numba); then this function rebinds itself to a plain return."""
+    global _kernels
     from .._kernels.losses import regression
 
+    _kernels = lambda: regression  # noqa: E731
     return regression
 
 
@@ -62,6 +65,11 @@ def _prepare(input, target, weight, reduction):
 
 
 def _regression(kind, p, input, target, weight, reduction, return_grad, grad_out, divide_as=None):
+    if weight is None and grad_out is None and type(reduction) is str and (reduction == "mean" or reduction == "sum"):
+        dtype = plain_pair(input, target)  # the common call: checked in a few attribute reads
+        if dtype is not None and (return_grad is False or return_grad is True):
+            k = _kernels()
+            return run_plain(k, (k.tag(kind), float(p), False), input, target, 1, dtype, reduction, return_grad)
     x, t, w, dtype = _prepare(input, target, weight, reduction)
     return_grad = _checks.check_bool(return_grad, "return_grad")
     _checks.check_grad_out(grad_out, return_grad)

@@ -355,7 +355,8 @@ def rows(kind, x, tgt, t, cw, has_cw, sw, ign, eps, gamma, gscale, want_grad, gr
     softmax focal loss with per-class ``cw`` (alpha) and ``gamma``.
     rowloss[i] = (weighted) loss of row i; grad[i] = gscale * its gradient
     (``grad`` may be ``x`` itself: every element is read before it is
-    written).  Ignored rows get loss 0 and a zero gradient row.
+    written).  Ignored rows get loss 0 and a zero gradient row.  Returns the
+    float64 sum of ``rowloss``.
     """
     R, C = x.shape
     cinv = 1.0 / C if C > 0 else 0.0
@@ -446,6 +447,42 @@ def rows(kind, x, tgt, t, cw, has_cw, sw, ign, eps, gamma, gscale, want_grad, gr
             for j in range(C):
                 gi[j] = np.float64(gi[j]) * A
             gi[y] = np.float64(gi[y]) - gscale * wy * F
+    # The total, on the calling thread after the parallel loop: a fixed
+    # order, so the same bits for any thread count (and for the serial twin).
+    total = 0.0
+    for i in range(R):
+        total += rowloss[i]
+    return total
+
+
+@kernel(parallel=True)
+def count_outside_unit(x, t):
+    """How many elements of ``x`` or ``t`` (same size) lie outside [0, 1] or
+    are NaN: one pass over both, for binary_cross_entropy's input check."""
+    bad = 0
+    for i in numba.prange(x.size):
+        v = x[i]
+        u = t[i]
+        if not (v >= 0.0 and v <= 1.0 and u >= 0.0 and u <= 1.0):
+            bad += 1
+    return bad
+
+
+@kernel
+def scan_labels(tgt, C, ign):
+    """(first position of a label outside [0, C) that is not ``ign``, or -1;
+    the number of labels not equal to ``ign``): the softmax losses' label
+    check and ``'mean'`` divisor in one serial pass, before the row kernel
+    reads anything with the labels."""
+    valid = 0
+    for i in range(tgt.size):
+        y = tgt[i]
+        if y == ign:
+            continue
+        if y < 0 or y >= C:
+            return i, valid
+        valid += 1
+    return -1, valid
 
 
 @kernel(parallel=True)

@@ -290,7 +290,7 @@ class elementwise:
 
 
 @kernel(parallel=True)
-def multilabel_margin(x, y, want, gscale, rows, out, grad, partials):
+def multilabel_margin(x, y, out, grad, want, gscale, rows, partials):
     """torch's multilabel margin loss per row of x (N, C); y (N, C) int64
     target classes, ended by the first -1 (validated by the wrapper).
 
