@@ -38,3 +38,8 @@ MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
 SERIAL_BELOW_ELEMENTWISE = 1 << 15
 SERIAL_BELOW_ROWS = 1 << 15
 SERIAL_BELOW_SOFTMAX = 1 << 13
+
+# cross_entropy with class indices, no class weights and no smoothing runs the
+# row-blocked kernel (fastloss._kernels.losses.classification.narrow_rows) up
+# to this many classes: rows that short do not vectorise along the row.
+NARROW_C = 16

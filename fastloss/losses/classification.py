@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .._core import checks as _checks
-from .._core.consts import SERIAL_BELOW_SOFTMAX
+from .._core.consts import NARROW_C, SERIAL_BELOW_SOFTMAX
 from .._core import driver as _driver
 from .._core.driver import check_out, finish, plain_pair, run, run_plain
 from .._core.streaming import streamable
@@ -427,7 +427,12 @@ def _run_rows(kind, r: _Rows, ign, eps, gamma, reduction, return_grad, grad_out)
             grad2 = grad.reshape(R, C)
     rowloss = np.empty(R, dtype=np.float64)
     total = 0.0
-    if R > 0:
+    if R > 0 and kind == CE_INDEX and r.cw is None and eps == 0.0 and C <= NARROW_C:
+        # Few classes: the row-blocked kernel (labels already checked above).
+        total = _driver.launch(k.narrow_rows, R * C, SERIAL_BELOW_SOFTMAX, r.x2, r.tgt, int(ign),
+                               reduction == "mean", bool(return_grad),
+                               grad2 if grad2 is not None else _placeholder(dtype, 2), rowloss)[2]
+    elif R > 0:
         total = _driver.launch(
             k.rows, R * C, SERIAL_BELOW_SOFTMAX,
             kind, r.x2,
@@ -569,10 +574,18 @@ def _ce_plain(x, y, ign, reduction, want):
     if y.shape != (R,) or R == 0 or C == 0 or not (x.flags.c_contiguous and y.flags.c_contiguous):
         return None
     k = _kernels()
+    mean = reduction == "mean"
+    if C <= NARROW_C:
+        grad = np.empty((R, C), dtype=d) if want else _placeholder(d, 2)
+        bad, valid, total = _driver.launch(k.narrow_rows, R * C, SERIAL_BELOW_SOFTMAX, x, y, ign, mean, want, grad,
+                                           np.empty(R, dtype=np.float64))
+        if bad >= 0:
+            return None
+        value = d.type(total / valid if valid else math.nan) if mean else d.type(total)
+        return (value, grad) if want else value
     bad, valid = k.scan_labels(y, C, ign)
     if bad >= 0:
         return None
-    mean = reduction == "mean"
     gscale = (1.0 / valid if valid else 0.0) if mean else 1.0
     grad = np.empty((R, C), dtype=d) if want else _placeholder(d, 2)
     rowloss = np.empty(R, dtype=np.float64)

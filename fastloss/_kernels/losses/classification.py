@@ -455,6 +455,90 @@ def rows(kind, x, tgt, t, cw, has_cw, sw, ign, eps, gamma, gscale, want_grad, gr
     return total
 
 
+#: Rows per block of :func:`narrow_rows`.
+NARROW_BLOCK = 64
+
+
+@kernel(parallel=True)
+def narrow_rows(x, tgt, ign, mean, want_grad, grad, rowloss):
+    """Cross-entropy with class indices over (R, C) rows with few classes
+    (no class weights, no smoothing): ``cross_entropy``'s kernel for C up to
+    ``NARROW_C`` (fastloss/_core/consts.py).
+
+    A row of 10 logits is too short for the per-row loops of :func:`rows` to
+    vectorise (one 8-lane step and a scalar remainder, a scalar log per
+    row).  Here blocks of NARROW_BLOCK rows are transposed into a float64
+    scratch (C, block), and max, exp, sum and log run across the rows of the
+    block, in vector lanes.  Same semantics as :func:`rows` (NaN and +inf
+    logits give NaN, -inf logits are legal; ignored rows: loss 0 and a zero
+    gradient row).
+
+    First, one serial pass over the labels: returns ``(i, valid, 0.0)`` with
+    ``i`` the first label outside [0, C) that is not ``ign`` (nothing else is
+    read or written), else ``(-1, valid, total)``: ``valid`` the number of
+    labels not equal to ``ign`` and ``total`` the sum of ``rowloss``; the
+    gradient is scaled by 1/valid when ``mean`` (0 when no label is valid).
+    """
+    R, C = x.shape
+    valid = 0
+    for i in range(R):
+        y = tgt[i]
+        if y == ign:
+            continue
+        if y < 0 or y >= C:
+            return i, valid, 0.0
+        valid += 1
+    gscale = 1.0
+    if mean:
+        gscale = 1.0 / valid if valid > 0 else 0.0
+    nblocks = (R + NARROW_BLOCK - 1) // NARROW_BLOCK
+    for b in numba.prange(nblocks):
+        lo = b * NARROW_BLOCK
+        B = min(NARROW_BLOCK, R - lo)
+        xt = np.empty((C, NARROW_BLOCK), dtype=np.float64)
+        m = np.empty(NARROW_BLOCK, dtype=np.float64)
+        s = np.zeros(NARROW_BLOCK, dtype=np.float64)
+        ls = np.empty(NARROW_BLOCK, dtype=np.float64)
+        for i in range(B):
+            xi = x[lo + i]
+            for j in range(C):
+                xt[j, i] = np.float64(xi[j])
+        x0 = xt[0]
+        for i in range(B):
+            m[i] = x0[i]
+        for j in range(1, C):
+            xj = xt[j]
+            for i in range(B):
+                m[i] = maxnum(m[i], xj[i])
+        for j in range(C):
+            xj = xt[j]
+            for i in range(B):
+                e = fexp(xj[i] - m[i])
+                s[i] += e
+                xj[i] = e
+        for i in range(B):
+            ls[i] = flog(s[i])  # vectorised, unlike a libm log per row
+        for i in range(B):
+            r = lo + i
+            y = tgt[r]
+            if y == ign:
+                rowloss[r] = 0.0
+                if want_grad:
+                    for j in range(C):
+                        grad[r, j] = 0.0
+                continue
+            rowloss[r] = ls[i] + m[i] - np.float64(x[r, y])  # read before an in-place gradient row
+            if want_grad:
+                A = gscale / s[i]
+                for j in range(C):
+                    grad[r, j] = xt[j, i] * A
+                grad[r, y] = xt[y, i] * A - gscale  # from float64, not the rounded store
+    total = 0.0
+    for i in range(R):
+        total += rowloss[i]
+    return -1, valid, total
+
+
 @kernel(parallel=True)
 def count_outside_unit(x, t):
     """How many elements of ``x`` or ``t`` (same size) lie outside [0, 1] or
