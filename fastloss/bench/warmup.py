@@ -43,13 +43,38 @@ def calls(families=None, quick=False) -> list:
     return out
 
 
+def _thresholds(value=None) -> dict:
+    """The small-input thresholds where the wrappers read them (set them all
+    to ``value`` when given); returns the previous values."""
+    from .._core import driver
+    from ..losses import classification
+
+    where = {(driver, "SERIAL_BELOW_ELEMENTWISE"), (driver, "SERIAL_BELOW_ROWS"),
+             (classification, "SERIAL_BELOW_SOFTMAX")}
+    before = {(m, n): getattr(m, n) for m, n in where}
+    if value is not None:
+        for m, n in where:
+            setattr(m, n, value)
+    return before
+
+
 def run_here(families=None, progress=True, quick=False) -> int:
+    """Each call twice: at its size (small: the kernels' serial twins, see
+    ``fastloss._core.jit.launch``) and with the small-input thresholds off
+    (the parallel kernels that larger inputs run)."""
     plan = calls(families or FAMILIES, quick)
     for i, (case, shape) in enumerate(plan):
         if progress:
             print(f"[{i + 1}/{len(plan)}] {case.group(shape)}", file=sys.stderr, flush=True)
         fn = case.impls()["fastloss"]
-        fn(case.make(shape.params, np.random.default_rng(0)))
+        data = case.make(shape.params, np.random.default_rng(0))
+        fn(data)
+        before = _thresholds(0)
+        try:
+            fn(data)
+        finally:
+            for (m, n), v in before.items():
+                setattr(m, n, v)
     return len(plan)
 
 
