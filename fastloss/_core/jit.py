@@ -52,16 +52,19 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
 from .consts import CHUNK  # noqa: F401  (re-exported for the kernels)
 
 
-def kernel(fn=None, *, parallel: bool = False, inline: bool = False, cache: bool = True):
+def kernel(fn=None, *, parallel: bool = False, inline: bool = False, cache: bool = True, exact: bool = False):
     """Compile ``fn`` lazily with fastloss's Numba options.
 
     ``parallel=True`` enables ``prange``.  ``inline=True`` marks a small helper
     to be inlined at Numba IR level into its callers (used for the per-element
     loss functions so that the hot loop stays branch-light and vectorisable).
+    ``exact=True`` drops the fast-math flags (strict IEEE arithmetic), for code
+    that must round exactly as Python does, such as a decimal-to-float parser
+    (``arcp`` may turn ``m / 10**k`` into ``m * 10**-k``, ``nsz`` loses ``-0``).
     """
 
     def wrap(f):
-        opts = dict(cache=cache, fastmath=set(FASTMATH), error_model="numpy", nogil=True)
+        opts = dict(cache=cache, fastmath=set() if exact else set(FASTMATH), error_model="numpy", nogil=True)
         if inline:
             opts["inline"] = "always"
         if not parallel:

@@ -190,7 +190,9 @@ class NgramLM:
 # ---------------------------------------------------------------------------
 
 
-def _read_lines(path):
+def _read_bytes(path):
+    """(path, the file's bytes), gunzipped when it starts with gzip's magic;
+    a ValueError when they are not UTF-8."""
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
     if not isinstance(path, str):
@@ -200,63 +202,43 @@ def _read_lines(path):
     opener = gzip.open if head == b"\x1f\x8b" else open
     with opener(path, "rb") as f:
         data = f.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
-    return text.split("\n")
+    if data and np.frombuffer(data, np.uint8).max() >= 128:  # ASCII is UTF-8: check only the rest
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+    return path, data
 
 
-class _Split:
-    """``block[j].split()`` on demand (error messages only)."""
+class _Lines:
+    """The file's lines (split on b'\\n' only, as ``str.split("\\n")``),
+    decoded on demand: ``nl`` holds the newline positions and the end."""
 
-    def __init__(self, block):
-        self.block = block
-
-    def __getitem__(self, j):
-        return self.block[j].split()
+    def __init__(self, data, nl):
+        self.data = data
+        self.nl = nl
 
     def __len__(self):
-        return len(self.block)
+        return self.nl.size
 
-    def __iter__(self):
-        return (ln.split() for ln in self.block)
-
-
-#: bytes str.split() treats as whitespace in ASCII (tab..CR, FS..US, space)
-_WS = np.zeros(256, dtype=np.bool_)
-_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+    def __getitem__(self, i):
+        a = int(self.nl[i - 1]) + 1 if i > 0 else 0
+        return self.data[a:int(self.nl[i])].decode("utf-8")
 
 
-def _fields(block):
-    """Fields of a block of lines without a Python split per line:
-    (all fields as an object array, index of each line's first field, fields
-    per line).  The whole block is split once; fields per line are counted
-    on its UTF-8 bytes with NumPy.  When the counts disagree with the split
-    (whitespace outside ASCII), lines are split one by one."""
-    n = len(block)
-    if n == 0:
-        return np.empty(0, dtype=object), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    text = "\n".join(block)
-    toks = text.split()
-    b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    ws = _WS[b]
-    first = ~ws
-    first[1:] &= ws[:-1]
-    nl = np.flatnonzero(b == 10)
-    cs = np.zeros(b.size + 1, np.int64)
-    np.cumsum(first, out=cs[1:])
-    lo = np.concatenate(([0], nl + 1))
-    hi = np.concatenate((nl, [b.size]))
-    lens = cs[hi] - cs[lo]
-    if lens.size != n or int(lens.sum()) != len(toks):
-        parts = [ln.split() for ln in block]
-        lens = np.fromiter(map(len, parts), dtype=np.int64, count=n)
-        toks = [t for p in parts for t in p]
-    start = np.cumsum(lens) - lens
-    arr = np.empty(len(toks), dtype=object)
-    arr[:] = toks
-    return arr, start, lens
+def _newlines(buf, k):
+    """Positions of every b'\\n' in buf, then buf.size (two parallel passes)."""
+    n = buf.size
+    chunk = max(1 << 20, -(-n // 64))
+    nch = max(1, -(-n // chunk))
+    counts = np.zeros(nch, np.int64)
+    k.count_newlines(buf, chunk, counts)
+    off = np.zeros(nch + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    nl = np.empty(int(off[-1]) + 1, np.int64)
+    k.newlines(buf, chunk, off, nl)
+    nl[-1] = n
+    return nl
 
 
 def _fail(path, lineno, msg):
@@ -316,16 +298,31 @@ def load_arpa(path):
     >>> lm.full_scores("dog", bos=False, eos=False)
     [(-2.0, 1, True)]
     """
-    lines = _read_lines(path)
+    return _build(*_parse(path))
+
+
+def _parse(path):
+    """Read and check the file; returns (words, grams, prob, bo, hashes,
+    bounds, counts): the n-gram rows of every order one after the other
+    (bounds[k-1]:bounds[k] for order k; the unigrams are rows 0..V-1, with
+    ``<unk>`` appended when the file lacks it) and the hashes of the rows of
+    orders >= 2.  The lines of each section are parsed in compiled code
+    (``parse_section``); the header lines, and the lines named in errors,
+    are decoded and split in Python."""
+    k_ = _kernels()
+    path, data = _read_bytes(path)
+    buf = np.frombuffer(data, np.uint8)
+    lines = _Lines(data, _newlines(buf, k_))
+    nl = lines.nl
     i = 0
-    nl = len(lines)
-    while i < nl and lines[i].strip() != "\\data\\":
+    nlines = len(lines)
+    while i < nlines and lines[i].strip() != "\\data\\":
         i += 1
-    if i == nl:
+    if i == nlines:
         raise ValueError(f"{path}: no \\data\\ header: not an ARPA file")
     i += 1
     counts = []
-    while i < nl and lines[i].strip().startswith("ngram "):
+    while i < nlines and lines[i].strip().startswith("ngram "):
         s = lines[i].strip()[6:]
         k, _, c = s.partition("=")
         try:
@@ -345,107 +342,158 @@ def load_arpa(path):
         _fail(path, i, f"order {order} is above the supported maximum {MAX_ORDER}")
     if counts[0] == 0:
         _fail(path, i, "the model has no unigrams")
-    sections = []  # (ids array (c, k), prob, bo)
-    words: list = []
-    index: dict = {}
+    width = max(order, 1)
+    bounds = [0]
     for k in range(1, order + 1):
-        while i < nl and not lines[i].strip():
+        while i < nlines and not lines[i].strip():
             i += 1
         header = f"\\{k}-grams:"
-        if i == nl or lines[i].strip() != header:
-            got = repr(lines[i]) if i < nl else "the end of the file"
+        if i == nlines or lines[i].strip() != header:
+            got = repr(lines[i]) if i < nlines else "the end of the file"
             _fail(path, i + 1, f"expected {header!r}, got {got}")
         i += 1
         c = counts[k - 1]
         first = i + 1  # line number of the section's first n-gram
-        block = lines[i:i + c]
-        toks, start, lens = _fields(block)
-        parts = _Split(block)  # per-line fields, split again only to word an error
+        n = min(c, nlines - i)  # its lines present in the file
         top = k == order
-        ok = (lens == k + 1) if top else ((lens == k + 1) | (lens == k + 2))
-        if len(block) < c or not ok.all():
-            bad = int(np.flatnonzero(~ok)[0]) if not ok.all() else len(block)
-            if bad < len(parts) and bad < c and (not block[bad].strip() or block[bad].lstrip().startswith("\\")):
-                _fail(path, first + bad, f"the {k}-gram section has {bad} lines, the header announced {c}")
-            if bad >= len(parts):
+        prob = np.empty(n, np.float64)
+        bo = np.empty(n, np.float64)
+        nf = np.empty(n, np.int8)
+        status = np.empty(n, np.int8)
+        unknown = np.empty(n, np.int8)
+        if k == 1:
+            wstart = np.empty(n, np.int64)
+            wend = np.empty(n, np.int64)
+            k_.parse_section(buf, nl, i, 1, top, wstart, wend, np.full(1, -1, np.int32), np.zeros(1, np.uint64),
+                             np.empty((1, 1), np.int32), prob, bo, nf, status, unknown, np.empty(1, np.uint64))
+        else:
+            lo = bounds[-1]
+            k_.parse_section(buf, nl, i, k, top, wstart, wend, wslot, whash, grams[lo:lo + n], prob, bo, nf,
+                             status, unknown, hashes[lo - V:lo - V + n])
+        ok = (nf == k + 1) if top else ((nf == k + 1) | (nf == k + 2))
+        if n < c or not ok.all():
+            bad = int(np.flatnonzero(~ok)[0]) if not ok.all() else n
+            line = lines[i + bad] if bad < n else ""
+            if bad >= n or not line.strip() or line.lstrip().startswith("\\"):
                 _fail(path, first + bad, f"the {k}-gram section has {bad} lines, the header announced {c}")
             want = f"{k + 1}" if top else f"{k + 1} or {k + 2}"
-            _fail(path, first + bad, f"malformed {k}-gram line {block[bad]!r}: expected {want} fields "
+            _fail(path, first + bad, f"malformed {k}-gram line {line!r}: expected {want} fields "
                                      f"(log10 p, {k} word(s){'' if top else ', optional backoff'})")
+        sec = i
         i += c
         # the line after the section must close it (no extra n-grams)
-        if i < nl and lines[i].strip() and not lines[i].lstrip().startswith("\\"):
+        if i < nlines and lines[i].strip() and not lines[i].lstrip().startswith("\\"):
             _fail(path, i + 1, f"the {k}-gram section has more lines than the {c} the header announced")
-        try:
-            prob = np.array(toks[start], dtype=np.float64)
-        except ValueError:
-            for j, p in enumerate(parts):
-                try:
-                    float(p[0])
-                except ValueError:
-                    _fail(path, first + j, f"malformed log10 probability {p[0]!r}")
-        bo = np.zeros(c, dtype=np.float64)
-        if not top:
-            has = np.flatnonzero(lens == k + 2)
-            if has.size:
-                try:
-                    bo[has] = np.array(toks[start[has] + k + 1], dtype=np.float64)
-                except ValueError:
-                    for j in has:
-                        try:
-                            float(parts[j][k + 1])
-                        except ValueError:
-                            _fail(path, first + int(j), f"malformed backoff {parts[j][k + 1]!r}")
+        # values the compiled parser leaves to Python's float() (inf, nan, many digits, malformed...)
+        for j in np.flatnonzero(status & k_.BAD_PROB).tolist():
+            tok = lines[sec + j].split()[0]
+            try:
+                prob[j] = float(tok)
+            except ValueError:
+                _fail(path, first + j, f"malformed log10 probability {tok!r}")
+        for j in np.flatnonzero(status & k_.BAD_BO).tolist():
+            tok = lines[sec + j].split()[k + 1]
+            try:
+                bo[j] = float(tok)
+            except ValueError:
+                _fail(path, first + j, f"malformed backoff {tok!r}")
         badp = np.flatnonzero(~(prob <= 0))
         if badp.size:
             j = int(badp[0])
-            _fail(path, first + j, f"log10 probability must be <= 0, got {parts[j][0]}")
+            _fail(path, first + j, f"log10 probability must be <= 0, got {lines[sec + j].split()[0]}")
         badb = np.flatnonzero(np.isnan(bo) | (bo == np.inf))
         if badb.size:
             j = int(badb[0])
-            _fail(path, first + j, f"backoff must be finite or -inf, got {parts[j][k + 1]}")
+            _fail(path, first + j, f"backoff must be finite or -inf, got {lines[sec + j].split()[k + 1]}")
         if k == 1:
-            for j, w in enumerate(toks[start + 1].tolist()):
-                if w in index:
-                    _fail(path, first + j, f"unigram {w!r} is listed twice (first on line {first + index[w]})")
-                index[w] = j
-                words.append(w)
-            ids = np.arange(c, dtype=np.int32)[:, None]
+            # the vocabulary: a hash table of the words' bytes, for the parser of the other sections
+            cap = 1 << max(4, int(math.ceil(math.log2(2 * c))))
+            wslot = np.full(cap, -1, np.int32)
+            whash = np.zeros(cap, np.uint64)
+            j, u = k_.build_vocab(buf, wstart, wend, wslot, whash)
+            if j >= 0:
+                w = lines[sec + j].split()[1]
+                _fail(path, first + j, f"unigram {w!r} is listed twice (first on line {first + u})")
+            joined = np.empty(int((wend - wstart).sum()) + c - 1, np.uint8)
+            k_.join_words(buf, wstart, wend, joined)
+            words = joined.tobytes().decode("utf-8").split("\n")
+            V = c + ("<unk>" not in words)
+            G = V + sum(counts[1:])
+            grams = np.full((G, width), -1, np.int32)
+            grams[:V, 0] = np.arange(V, dtype=np.int32)
+            probs = np.empty(G, np.float32)
+            bos = np.empty(G, np.float32)
+            hashes = np.empty(G - V, np.uint64)
+            if V > c:
+                words.append("<unk>")
+                prob = np.append(prob, UNK_DEFAULT)
+                bo = np.append(bo, 0.0)
+            c = V
         else:
-            try:
-                flat = toks[(start[:, None] + 1 + np.arange(k)).ravel()].tolist()
-                ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat)).reshape(c, k)
-            except KeyError:
-                for j, p in enumerate(parts):
-                    for w in p[1:k + 1]:
-                        if w not in index:
-                            _fail(path, first + j, f"word {w!r} of this {k}-gram is not a unigram")
-        sections.append((ids, prob, bo))
-    while i < nl and not lines[i].strip():
+            badw = np.flatnonzero(unknown >= 0)
+            if badw.size:
+                j = int(badw[0])
+                w = lines[sec + j].split()[1 + int(unknown[j])]
+                _fail(path, first + j, f"word {w!r} of this {k}-gram is not a unigram")
+        lo = bounds[-1]
+        probs[lo:lo + c] = prob  # float32, as KenLM
+        bos[lo:lo + c] = bo
+        bounds.append(lo + c)
+    while i < nlines and not lines[i].strip():
         i += 1
-    if i == nl or lines[i].strip() != "\\end\\":
-        got = repr(lines[i]) if i < nl else "the end of the file"
+    if i == nlines or lines[i].strip() != "\\end\\":
+        got = repr(lines[i]) if i < nlines else "the end of the file"
         _fail(path, i + 1, f"expected '\\end\\', got {got}")
-    return _build(path, words, index, sections, counts)
+    return path, words, grams, probs, bos, hashes, bounds, counts
 
 
-def _build(path, words, index, sections, counts):
+def _build(path, words, grams, prob, bo, hashes, bounds, counts):
+    """The hash table, duplicates, and the right-state flags; n-grams whose
+    prefix or suffix is missing go to ``_build_with_blanks``."""
     k = _kernels()
-    order = len(sections)
-    if "<unk>" not in index:
-        index["<unk>"] = len(words)
-        words.append("<unk>")
-        ids, prob, bo = sections[0]
-        sections[0] = (np.arange(len(words), dtype=np.int32)[:, None], np.append(prob, UNK_DEFAULT),
-                       np.append(bo, 0.0))
-    unk_id = index["<unk>"]
+    order = len(counts)
+    V = bounds[1]
+    G = grams.shape[0]
+    order_of = np.empty(G, np.int8)
+    for kk in range(order):
+        order_of[bounds[kk]:bounds[kk + 1]] = kk + 1
+    cap = 1 << max(4, int(math.ceil(math.log2(max(2 * (G - V), 2)))))
+    slot_row = np.full(cap, -1, np.int32)
+    slot_hash = np.zeros(cap, np.uint64)
+    # duplicated n-grams would make lookups ambiguous: equal rows meet in the table
+    dup = k.build_table_checked(hashes, V, grams, order_of, slot_row, slot_hash)
+    if dup >= 0:
+        n = int(order_of[dup])
+        raise ValueError(f"{path}: the {n}-gram {' '.join(words[w] for w in grams[dup, :n])!r} is listed twice")
+    del hashes
+    extends = np.zeros(G, bool)
+    for kk in range(order, 2, -1):
+        lo, hi = bounds[kk - 1], bounds[kk]
+        prefix = np.empty(hi - lo, np.int32)
+        miss = np.empty(hi - lo, bool)
+        k.affixes(grams, order_of, slot_row, slot_hash, lo, hi, prefix, miss)
+        if miss.any():
+            del slot_row, slot_hash, extends, prefix, miss
+            blocks = [[grams[bounds[j]:bounds[j + 1]], prob[bounds[j]:bounds[j + 1]].astype(np.float64),
+                       bo[bounds[j]:bounds[j + 1]].astype(np.float64), np.ones(bounds[j + 1] - bounds[j], bool)]
+                      for j in range(order)]
+            return _build_with_blanks(words, blocks, counts)
+        extends[prefix] = True
+    if order >= 2:
+        extends[grams[bounds[1]:bounds[2], 0]] = True
+    keep = extends | (bo != 0)
+    return NgramLM(words, grams, order_of, prob, bo, keep, slot_row, slot_hash, order, counts, words.index("<unk>"))
+
+
+def _build_with_blanks(words, blocks, counts):
+    """The general build: n-grams whose prefix or suffix is missing (left by
+    pruning) get blank entries, from the top order down, with the backed-off
+    probability and backoff 0 (as KenLM)."""
+    k = _kernels()
+    order = len(blocks)
     V = len(words)
     width = max(order, 1)
-    blocks = []
-    for ids, prob, bo in sections:
-        g = np.full((ids.shape[0], width), -1, dtype=np.int32)
-        g[:, : ids.shape[1]] = ids
-        blocks.append([g, prob, bo, np.ones(ids.shape[0], bool)])
+    unk_id = words.index("<unk>")
     def assemble():
         grams = np.concatenate([b[0] for b in blocks])
         order_of = np.concatenate([np.full(b[0].shape[0], j + 1, np.int8) for j, b in enumerate(blocks)])
@@ -463,7 +511,6 @@ def _build(path, words, index, sections, counts):
 
     # add missing prefixes and suffixes as blanks, from the top order down
     tables = assemble()
-    _check_duplicates(path, words, tables[0], tables[1], V, k)
     for kk in range(order, 2, -1):
         grams, order_of, prob, bo, real, slot_row, slot_hash = tables
         lo = V + sum(b[0].shape[0] for b in blocks[1:kk - 1])
@@ -496,20 +543,3 @@ def _build(path, words, index, sections, counts):
                           scratch)
         lo = hi
     return NgramLM(words, grams, order_of, prob, bo, keep, slot_row, slot_hash, order, counts, unk_id)
-
-
-def _check_duplicates(path, words, grams, order_of, V, k):
-    """Duplicated n-grams would make lookups ambiguous: equal rows have equal
-    hashes, so only rows whose hashes collide are compared."""
-    G = grams.shape[0]
-    if G - V < 2:
-        return
-    h = np.empty(G - V, np.uint64)
-    k.row_hashes(grams, order_of, V, h)
-    o = np.argsort(h, kind="stable")
-    hs = h[o]
-    for j in np.flatnonzero(hs[1:] == hs[:-1]):
-        a, b = V + o[j], V + o[j + 1]
-        if order_of[a] == order_of[b] and np.array_equal(grams[a], grams[b]):
-            n = int(order_of[a])
-            raise ValueError(f"{path}: the {n}-gram {' '.join(words[w] for w in grams[a, :n])!r} is listed twice")

@@ -225,3 +225,312 @@ def score_sentences(grams, order, prob, bo, keep, slot_row, slot_hash, max_order
                 ctx[q] = nxt[q]
             m = m2
         totals[s] = tot
+
+
+# ---------------------------------------------------------------------------
+# ARPA parsing (bytes of the whole file, as uint8)
+# ---------------------------------------------------------------------------
+
+#: 10**0 .. 10**22: exactly representable, so m * P10[e] and m / P10[e] round once
+P10 = np.array([10.0 ** i for i in range(23)])
+#: status bits of a parsed line
+BAD_PROB = 1   # the probability needs Python's float() (or is malformed)
+BAD_BO = 2     # the same for the backoff
+
+
+@kernel(parallel=True)
+def count_newlines(buf, chunk, counts):
+    """counts[c] = number of b'\\n' in buf[c*chunk:(c+1)*chunk]."""
+    n = buf.size
+    for c in numba.prange(counts.size):
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        s = 0
+        for p in range(lo, hi):
+            s += buf[p] == 10
+        counts[c] = s
+
+
+@kernel(parallel=True)
+def newlines(buf, chunk, offsets, out):
+    """out[offsets[c]:...] = positions of b'\\n' in chunk c (in order)."""
+    n = buf.size
+    for c in numba.prange(offsets.size - 1):
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        q = offsets[c]
+        for p in range(lo, hi):
+            if buf[p] == 10:
+                out[q] = p
+                q += 1
+
+
+@kernel(inline=True)
+def ws_len(buf, p, end):
+    """Length of the whitespace character (as ``str.split()`` sees it) that
+    starts at buf[p] (UTF-8), 0 if it is not whitespace."""
+    b = buf[p]
+    if b < 128:
+        return 1 if (9 <= b <= 13) or (28 <= b <= 32) else 0
+    if b == 0xC2:  # U+0085, U+00A0
+        if p + 1 < end and (buf[p + 1] == 0x85 or buf[p + 1] == 0xA0):
+            return 2
+        return 0
+    if b < 0xE1 or b > 0xE3 or p + 2 >= end:
+        return 0
+    b1 = buf[p + 1]
+    b2 = buf[p + 2]
+    if b == 0xE1:  # U+1680
+        return 3 if b1 == 0x9A and b2 == 0x80 else 0
+    if b == 0xE3:  # U+3000
+        return 3 if b1 == 0x80 and b2 == 0x80 else 0
+    if b1 == 0x80:  # U+2000..U+200A, U+2028, U+2029, U+202F
+        return 3 if (0x80 <= b2 <= 0x8A) or b2 == 0xA8 or b2 == 0xA9 or b2 == 0xAF else 0
+    if b1 == 0x81:  # U+205F
+        return 3 if b2 == 0x9F else 0
+    return 0
+
+
+@kernel(inline=True)
+def parse_float(buf, a, b):
+    """(ok, value) of the decimal number buf[a:b] when it has the form
+    [+-]digits[.digits][(e|E)[+-]digits] with at most 19 significant digits
+    and a value that one IEEE multiplication or division rounds exactly
+    (mantissa < 2**53, |exponent| <= 22, Clinger's fast path); ok = False
+    for anything else (Python's float() then decides).  The caller must be
+    compiled with ``exact=True`` (no fast-math)."""
+    p = a
+    neg = False
+    if p < b and (buf[p] == 45 or buf[p] == 43):
+        neg = buf[p] == 45
+        p += 1
+    m = np.uint64(0)
+    nd = 0        # significant digits in m
+    digits = 0    # digits seen
+    e = 0
+    while p < b and 48 <= buf[p] <= 57:
+        d = buf[p] - 48
+        digits += 1
+        if nd > 0 or d != 0:
+            if nd == 19:
+                return False, 0.0
+            m = m * np.uint64(10) + np.uint64(d)
+            nd += 1
+        p += 1
+    if p < b and buf[p] == 46:
+        p += 1
+        while p < b and 48 <= buf[p] <= 57:
+            d = buf[p] - 48
+            digits += 1
+            if nd > 0 or d != 0:
+                if nd == 19:
+                    return False, 0.0
+                m = m * np.uint64(10) + np.uint64(d)
+                nd += 1
+            e -= 1
+            p += 1
+    if digits == 0:
+        return False, 0.0
+    if p < b and (buf[p] == 101 or buf[p] == 69):
+        p += 1
+        eneg = False
+        if p < b and (buf[p] == 45 or buf[p] == 43):
+            eneg = buf[p] == 45
+            p += 1
+        x = 0
+        ed = 0
+        while p < b and 48 <= buf[p] <= 57:
+            x = x * 10 + (buf[p] - 48)
+            ed += 1
+            if ed > 6:
+                return False, 0.0
+            p += 1
+        if ed == 0:
+            return False, 0.0
+        e += -x if eneg else x
+    if p != b:
+        return False, 0.0
+    if m == 0:
+        v = 0.0
+    else:
+        if m > np.uint64(9007199254740992) or e > 22 or e < -22:
+            return False, 0.0
+        v = np.float64(m)
+        if e >= 0:
+            v = v * P10[e]
+        else:
+            v = v / P10[-e]
+    return True, (-v if neg else v)
+
+
+@kernel(inline=True)
+def word_hash(buf, a, b):
+    """FNV-1a of buf[a:b], finished by splitmix64's mixer."""
+    h = np.uint64(0xCBF29CE484222325)
+    for p in range(a, b):
+        h = (h ^ np.uint64(buf[p])) * np.uint64(0x100000001B3)
+    return step(h, 0)
+
+
+@kernel(inline=True)
+def same_bytes(buf, a, b, c, d):
+    if b - a != d - c:
+        return False
+    for i in range(b - a):
+        if buf[a + i] != buf[c + i]:
+            return False
+    return True
+
+
+@kernel(parallel=True, exact=True)
+def parse_section(buf, nl, line0, k, top, wstart, wend, wslot, whash, grams, prob, bo, nf, status, unknown, hashes):
+    """Parse the lines line0 .. line0 + prob.size - 1 of an ARPA file, the
+    k-gram section: ``log10 p  w1 .. wk  [backoff]``, fields separated by
+    whitespace (``str.split()``'s, UTF-8).  Line i spans
+    buf[nl[i-1] + 1 : nl[i]] (nl holds the newline positions, the buffer's
+    end appended).
+
+    Per line j: nf[j] = number of fields (counted up to k + 3), prob[j] and
+    bo[j] (0 without a backoff) as Python's float() gives them when status[j]
+    has neither BAD_PROB nor BAD_BO set, else left for the caller.  Unigrams
+    (k = 1): wstart/wend[j] = the word's bytes.  k >= 2: grams[j, :k] = word
+    ids, found in the vocabulary hash table (wslot = unigram index or -1,
+    whash = its hash); unknown[j] = index of the first word that is not a
+    unigram, or -1; hashes[j] = the id tuple's hash (as ``row_hashes``).
+    """
+    n = prob.size
+    wmask = wslot.size - 1
+    for j in numba.prange(n):
+        i = line0 + j
+        a = nl[i - 1] + 1 if i > 0 else 0
+        end = nl[i]
+        f = 0
+        st = 0
+        unk = -1
+        bo[j] = 0.0
+        p = a
+        while p < end:
+            w = ws_len(buf, p, end)
+            if w > 0:
+                p += w
+                continue
+            # a field starts at p
+            q = p + 1
+            while q < end and ws_len(buf, q, end) == 0:
+                q += 1
+            if f == 0:
+                ok, v = parse_float(buf, p, q)
+                if ok:
+                    prob[j] = v
+                else:
+                    st |= BAD_PROB
+            elif f <= k:
+                if k == 1:
+                    wstart[j] = p
+                    wend[j] = q
+                else:
+                    h = word_hash(buf, p, q)
+                    s = np.int64(h & np.uint64(wmask))
+                    wid = -1
+                    while True:
+                        u = wslot[s]
+                        if u < 0:
+                            break
+                        if whash[s] == h and same_bytes(buf, wstart[u], wend[u], p, q):
+                            wid = u
+                            break
+                        s = (s + 1) & wmask
+                    grams[j, f - 1] = wid
+                    if wid < 0 and unk < 0:
+                        unk = f - 1
+            elif f == k + 1 and not top:
+                ok, v = parse_float(buf, p, q)
+                if ok:
+                    bo[j] = v
+                else:
+                    st |= BAD_BO
+            f += 1
+            if f > k + 2:
+                break
+            p = q
+        nf[j] = f
+        status[j] = st
+        unknown[j] = unk
+        if k >= 2 and unk < 0 and f >= k + 1:
+            h = H0
+            for t in range(k - 1, -1, -1):
+                h = step(h, grams[j, t])
+            hashes[j] = h
+
+
+@kernel()
+def build_vocab(buf, wstart, wend, wslot, whash):
+    """Insert the unigrams in file order into the vocabulary table.  Returns
+    (-1, -1), or (j, first) for the first word j listed before as first."""
+    mask = wslot.size - 1
+    for j in range(wstart.size):
+        h = word_hash(buf, wstart[j], wend[j])
+        s = np.int64(h & np.uint64(mask))
+        while wslot[s] >= 0:
+            u = wslot[s]
+            if whash[s] == h and same_bytes(buf, wstart[u], wend[u], wstart[j], wend[j]):
+                return j, u
+            s = (s + 1) & mask
+        wslot[s] = j
+        whash[s] = h
+    return -1, -1
+
+
+@kernel()
+def join_words(buf, wstart, wend, out):
+    """out = the words' bytes joined by b'\\n' (out.size = their total + count - 1)."""
+    q = 0
+    for j in range(wstart.size):
+        if j > 0:
+            out[q] = 10
+            q += 1
+        for p in range(wstart[j], wend[j]):
+            out[q] = buf[p]
+            q += 1
+
+
+@kernel()
+def build_table_checked(hashes, lo, grams, order, slot_row, slot_hash):
+    """build_table, and the first row (>= lo) equal to an earlier one, or -1."""
+    mask = np.uint64(slot_row.size - 1)
+    for k in range(hashes.size):
+        h = hashes[k]
+        g = lo + k
+        s = np.int64(h & mask)
+        while slot_row[s] >= 0:
+            r = slot_row[s]
+            if slot_hash[s] == h and order[r] == order[g]:
+                same = True
+                for i in range(order[g]):
+                    if grams[r, i] != grams[g, i]:
+                        same = False
+                        break
+                if same:
+                    return g
+            s = (s + 1) & (slot_row.size - 1)
+        slot_row[s] = g
+        slot_hash[s] = h
+    return -1
+
+
+@kernel(parallel=True)
+def affixes(grams, order, slot_row, slot_hash, lo, hi, prefix, miss):
+    """Rows lo..hi-1 (one order k >= 3): prefix[g - lo] = row of the prefix
+    (k-1)-gram or -1; miss[g - lo] = the prefix or the suffix is absent."""
+    for g in numba.prange(lo, hi):
+        k = order[g]
+        row = grams[g]
+        h = H0
+        for i in range(k - 2, -1, -1):
+            h = step(h, row[i])
+        r = find_ctx(slot_row, slot_hash, grams, order, h, k - 1, row, k - 1)
+        prefix[g - lo] = r
+        h = H0
+        for i in range(k - 1, 0, -1):
+            h = step(h, row[i])
+        miss[g - lo] = r < 0 or find_ctx(slot_row, slot_hash, grams, order, h, k - 1, row[1:], k - 1) < 0
