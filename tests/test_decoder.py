@@ -129,6 +129,31 @@ def test_lm_steers_and_lexicon_hotwords(tmp_path):
     assert all(h.text in ("ab", "ba", "") for h in out)
 
 
+@pytest.mark.parametrize("labels", [LABELS, ["", "\u2581a", "\u2581b", "a", "b"]], ids=["delimiter", "pieces"])
+def test_lexicon_input_ending_inside_a_word(tmp_path, labels):
+    """With a lexicon, frames that stop inside a word (no hypothesis ends in
+    a lexicon word) give the hypotheses without their unfinished word (as
+    flashlight), not an empty list."""
+    sp = labels[1] != " "
+    # "ab ab a": with pieces "▁a b ▁a b ▁a"
+    seq = [1, 4, 1, 4, 1] if sp else [2, 3, 1, 2, 3, 1, 2]
+    p = np.full((2 * len(seq) + 1, len(labels)), 1e-4)  # below token_min_logp: no other reading
+    for t, c in enumerate(seq):
+        p[2 * t, c] = 0.9
+        p[2 * t + 1, 0] = 0.9
+    p[-1, 0] = 0.9
+    lp = np.log(p / p.sum(1, keepdims=True))[:, None, :]
+    path = estimate_arpa(str(tmp_path / "e.arpa"), [["ab", "ab", "abb"]] * 3, order=2)
+    for lm in (None, fastloss.load_arpa(path)):
+        dec = fastloss.CTCDecoder(labels, lm=lm, lexicon=["ab", "abb"])
+        out = dec.decode(lp, top_k=3)[0]
+        assert out and out[0].text == "ab ab"
+        assert all(h.text.split() and set(h.text.split()) <= {"ab", "abb"} for h in out)
+        assert [w for w, _, _ in out[0].word_spans] == ["ab", "ab"]
+    # without a lexicon the partial word is spelled out
+    assert fastloss.CTCDecoder(labels).decode(lp)[0][0].text == "ab ab a"
+
+
 def test_char_lm(tmp_path):
     """lm_unit='char': every token is scored by a character LM."""
     path = estimate_arpa(str(tmp_path / "c.arpa"), [list("abab"), list("ab")] * 4, order=3)

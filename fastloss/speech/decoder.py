@@ -103,7 +103,10 @@ class CTCDecoder:
         the LM's vocabulary without ``<s>``, ``</s>``, ``<unk>``).
     lexicon : sequence of str or None
         If given, only these words can be produced (a partial word must be a
-        prefix of one of them).
+        prefix of one of them).  When no hypothesis ends in a lexicon word
+        (the input stops inside a word), the unfinished word is dropped from
+        the hypotheses, as flashlight's ``LexiconDecoder`` does; their
+        ``acoustic_score`` still covers its tokens.
     hotwords : sequence of str or None
         Phrases to boost, as pyctcdecode: every word of a phrase earns
         ``hotword_weight`` when completed, and a partial word that prefixes

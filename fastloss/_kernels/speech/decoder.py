@@ -193,10 +193,11 @@ def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_m
 
 @kernel()
 def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id, eos_id, alpha_ln10, beta,
-               unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f):
+               unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f, drop):
     """LM score of the finished hypothesis (completed words, the last
-    partial word scored as a word, then </s>) and its raw log10 part and word
-    count; the scratch row (index 0 of scratch_i/scratch_f) is work space."""
+    partial word scored as a word unless ``drop``, then </s>) and its raw
+    log10 part and word count; the scratch row (index 0 of
+    scratch_i/scratch_f) is work space."""
     acc = nf[node, ACC]
     raw = nf[node, RAW]
     nw = ni[node, NWORDS]
@@ -204,7 +205,7 @@ def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, u
         scratch_i[0, j] = ni[node, j]
     scratch_f[0, ACC] = acc
     scratch_f[0, RAW] = raw
-    if not char_mode and ni[node, PLEN] > 0:
+    if not char_mode and ni[node, PLEN] > 0 and not drop:
         wnode = ni[node, WNODE]
         wi = term[wnode] if wnode >= 0 else -1
         if not _complete(scratch_i, scratch_f, 0, 0, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset,
@@ -456,20 +457,37 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     fin_nw = np.empty(W, np.int64)
     fin_ac = np.empty(W, np.float64)
     cnt = 0
-    for i in range(nbeam):
-        a = _logaddexp(pb[i], pnb[i])
-        l, r_, nw = _end_score(ni, nf, node[i], term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id, eos_id,
-                               alpha_ln10, beta, unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f)
-        fin_lm[i] = l
-        fin_raw[i] = r_
-        fin_nw[i] = nw
-        fin_ac[i] = a
-        s = a + l
-        if s > NEG_INF:
-            cnt = _insert(cand_score, order, top_k, cnt, s, i)
+    # with a lexicon, when no hypothesis ends in a lexicon word (the input
+    # stops inside a word), a second pass drops the unfinished word, as
+    # flashlight's LexiconDecoder does, rather than return nothing
+    drop = False
+    for rnd in range(2 if use_lex and not char_mode else 1):
+        if rnd == 1:
+            if cnt > 0:
+                break
+            drop = True
+        for i in range(nbeam):
+            a = _logaddexp(pb[i], pnb[i])
+            l, r_, nw = _end_score(ni, nf, node[i], term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
+                                   eos_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, char_mode, scratch_i,
+                                   scratch_f, drop)
+            fin_lm[i] = l
+            fin_raw[i] = r_
+            fin_nw[i] = nw
+            fin_ac[i] = a
+            s = a + l
+            if s > NEG_INF:
+                cnt = _insert(cand_score, order, top_k, cnt, s, i)
     for r in range(cnt):
         i = order[r]
         nd = node[i]
+        if drop and ni[nd, PLEN] > 0:
+            # back to the end of the last whole word: above the token that starts the
+            # partial word (a delimiter, or a word-start piece with characters)
+            while nd > 0 and not tok_start[ni[nd, TOKEN]]:
+                nd = ni[nd, PARENT]
+            if nd > 0 and tok_off[ni[nd, TOKEN] + 1] > tok_off[ni[nd, TOKEN]]:
+                nd = ni[nd, PARENT]
         L = 0
         x = nd
         while x > 0:

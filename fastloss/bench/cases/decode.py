@@ -280,6 +280,17 @@ def _decoder_impls():
             return [cache["pcd"].decode(lp[:, n, :], beam_width=64) for n in range(lp.shape[1])]
 
         out["pyctcdecode"] = run_pcd
+    if optional("flashlight.lib.text.decoder") is not None:
+        from .lm_task import flashlight_decoder
+
+        def run_flashlight(d):
+            if "fl" not in cache:
+                lm = fastloss.load_arpa(d["arpa"])
+                words = [w for w in lm.words if w not in ("<s>", "</s>", "<unk>")]
+                cache["fl"] = flashlight_decoder(d["labels"], d["arpa"], words)
+            return cache["fl"](d["lp"])
+
+        out["flashlight"] = run_flashlight
     return out
 
 
@@ -313,7 +324,8 @@ CASES = [
           Shape("3-gram T500 N32 beam64", {"T": 500, "N": 32})),
          _make_lm_task, _decoder_impls,
          note="word 3-gram (1.4e5 n-grams, 10^4 words), alpha 0.5 beta 1.5, prune -10, token_min -5; "
-              "pyctcdecode+kenlm only where installed (numpy<2): see bench/pyctcdecode_lm.py"),
+              "pyctcdecode+kenlm only where installed (numpy<2): see bench/pyctcdecode_lm.py; flashlight-text: "
+              "LexiconDecoder + its KenLM, one utterance at a time (lm_task.flashlight_decoder)"),
 ]
 
 # forced alignment (fastloss.forced_align) is benchmarked with the decoders
