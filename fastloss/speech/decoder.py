@@ -106,7 +106,9 @@ class CTCDecoder:
         prefix of one of them).  When no hypothesis ends in a lexicon word
         (the input stops inside a word), the unfinished word is dropped from
         the hypotheses, as flashlight's ``LexiconDecoder`` does; their
-        ``acoustic_score`` still covers its tokens.
+        ``acoustic_score`` still covers its tokens.  With a lexicon the blank
+        is always tried (``token_min_logp`` does not drop it), so that beams
+        survive frames whose likely tokens the lexicon forbids.
     hotwords : sequence of str or None
         Phrases to boost, as pyctcdecode: every word of a phrase earns
         ``hotword_weight`` when completed, and a partial word that prefixes

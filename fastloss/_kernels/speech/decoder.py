@@ -330,6 +330,8 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 if v > np.float64(lp[t, am]):
                     am = c
             allowed[am] = True
+            if use_lex:  # a lexicon can forbid every other token: the blank keeps the beams alive
+                allowed[blank] = True
         lblank = np.float64(lp[t, blank])
         for i in range(nbeam):
             tot[i] = _logaddexp(pb[i], pnb[i])
