@@ -195,8 +195,8 @@ def flashlight_decoder(labels, arpa, words, *, beam=64, beam_threshold=10.0, alp
     is dropped, as flashlight does."""
     import math
 
-    from flashlight.lib.text.decoder import (CriterionType, KenLM, LexiconDecoder, LexiconDecoderOptions,
-                                             SmearingMode, Trie)
+    from flashlight.lib.text.decoder import CriterionType, LexiconDecoder, LexiconDecoderOptions, SmearingMode, Trie
+    from flashlight.lib.text.decoder.kenlm import KenLM
     from flashlight.lib.text.dictionary import Dictionary
 
     tokens = ["<blank>", "|"] + list(labels[2:])  # labels: blank, space (the delimiter), letters
