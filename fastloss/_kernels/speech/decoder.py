@@ -208,8 +208,9 @@ def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, u
     if not char_mode and ni[node, PLEN] > 0 and not drop:
         wnode = ni[node, WNODE]
         wi = term[wnode] if wnode >= 0 else -1
-        if not _complete(scratch_i, scratch_f, 0, 0, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset,
-                         hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True):
+        # src, dst typed as _new_child's (int32 node, int64 count): one compiled _complete
+        if not _complete(scratch_i, scratch_f, np.int32(0), np.int64(0), wi, lmt, lm_order, unk_id, alpha_ln10,
+                         beta, unk_offset, hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True):
             return NEG_INF, raw, nw
         acc = scratch_f[0, ACC]
         raw = scratch_f[0, RAW]
@@ -292,7 +293,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     nf[0, ACC] = 0.0
     nf[0, RAW] = 0.0
     nf[0, PART] = 0.0
-    nnodes = 1
+    nnodes = np.int64(1)  # not the literal 1: a literal argument compiles the node helpers twice
     beam_of = np.full(cap, -1, np.int32)
     node = np.empty(W, np.int32)
     pb = np.empty(W, np.float64)
