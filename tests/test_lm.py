@@ -240,6 +240,8 @@ MORE_BAD = [
     ("dup 2-gram",
      b"\\data\\\nngram 1=2\nngram 2=2\n\n\\1-grams:\n-1 a\n-1 b\n\n\\2-grams:\n-1 a b\n-1\ta\tb\n\n\\end\\\n",
      "the 2-gram 'a b' is listed twice"),
+    ("huge count", b"\\data\\\nngram 1=2\nngram 2=1000000000000\n\n\\1-grams:\n-1 a\n-1 b\n\n\\2-grams:\n-1 a b\n\n"
+     b"\\end\\\n", "line 11: the 2-gram section has 1 lines, the header announced 1000000000000"),
     ("nan prob", b"\\data\\\nngram 1=2\n\n\\1-grams:\n-1 a\nnan b\n\n\\end\\\n",
      "line 6: log10 probability must be <= 0, got nan"),
 ]

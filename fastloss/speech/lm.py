@@ -418,7 +418,7 @@ def _parse(path):
             k_.join_words(buf, wstart, wend, joined)
             words = joined.tobytes().decode("utf-8").split("\n")
             V = c + ("<unk>" not in words)
-            G = V + sum(counts[1:])
+            G = V + sum(min(cc, nlines) for cc in counts[1:])  # a bogus count fails below, not here
             grams = np.full((G, width), -1, np.int32)
             grams[:V, 0] = np.arange(V, dtype=np.int32)
             probs = np.empty(G, np.float32)
