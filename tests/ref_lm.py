@@ -115,5 +115,18 @@ def CTCDecoder_reference(frames, labels, lm=None, alpha=0.5, beta=1.5, unk_score
         words = [w for w in words if w]
         lm_s = fused_lm_score(words, lm, alpha, beta, unk_score_offset, unigrams or set(), hotwords, 10.0, lexicon)
         out.append((math.log(p) + lm_s, list(seq), " ".join(words)))
+    if lexicon is not None and not any(r[0] > -math.inf for r in out):
+        # no sequence ends in a lexicon word: the ones whose unfinished last word
+        # prefixes a lexicon word are scored without it (as flashlight's LexiconDecoder)
+        out = []
+        for seq, p in label_distribution(frames, blank).items():
+            text = "".join(delimiter if labels[i] in (" ", "|") else labels[i] for i in seq)
+            *done, last = text.split(delimiter)
+            if p <= 0 or not last or not any(w.startswith(last) for w in lexicon):
+                continue
+            words = [w for w in done if w]
+            lm_s = fused_lm_score(words, lm, alpha, beta, unk_score_offset, unigrams or set(), hotwords, 10.0,
+                                  lexicon)
+            out.append((math.log(p) + lm_s, list(seq), " ".join(words)))
     out.sort(key=lambda r: -r[0])
     return out

@@ -154,6 +154,21 @@ def test_lexicon_input_ending_inside_a_word(tmp_path, labels):
     assert fastloss.CTCDecoder(labels).decode(lp)[0][0].text == "ab ab a"
 
 
+def test_lexicon_unfinished_word_exhaustive():
+    """When no label sequence can end in a lexicon word, the best hypothesis
+    and its score are the twin's exact maximum with the unfinished word
+    dropped."""
+    with np.errstate(divide="ignore"):
+        lp = np.log(np.array([[0, 0, 1, 0], [.4, 0, 0, .6], [0, 1, 0, 0], [0, 0, 1, 0], [.3, 0, .7, 0]]))[:, None, :]
+    lex = ["ab", "abb", "aab"]  # every reading is "a a" or "ab a": the last "a" is no word
+    want = CTCDecoder_reference(lp[:, 0], LABELS, lexicon=lex)
+    got = fastloss.CTCDecoder(LABELS, lexicon=lex).decode(lp, beam_width=400, beam_prune_logp=None,
+                                                          token_min_logp=None)[0]
+    assert want[0][2] == "ab" and got[0].text == "ab"
+    assert got[0].score == pytest.approx(want[0][0], abs=1e-9) and want[0][0] == pytest.approx(math.log(.6))
+    assert got[0].tokens.tolist() == [2, 3, 1]
+
+
 def test_char_lm(tmp_path):
     """lm_unit='char': every token is scored by a character LM."""
     path = estimate_arpa(str(tmp_path / "c.arpa"), [list("abab"), list("ab")] * 4, order=3)
