@@ -302,8 +302,8 @@ def load_arpa(path):
 
 
 def _parse(path):
-    """Read and check the file; returns (words, grams, prob, bo, hashes,
-    bounds, counts): the n-gram rows of every order one after the other
+    """Read and check the file; returns (path, words, grams, prob, bo,
+    hashes, bounds, counts): the n-gram rows of every order one after the other
     (bounds[k-1]:bounds[k] for order k; the unigrams are rows 0..V-1, with
     ``<unk>`` appended when the file lacks it) and the hashes of the rows of
     orders >= 2.  The lines of each section are parsed in compiled code
