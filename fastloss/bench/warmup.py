@@ -27,19 +27,21 @@ def _size(params: dict) -> int:
 
 
 def calls(families=None, quick=False) -> list:
-    """(case, shape) pairs to run: per case, the smallest shape of each dtype
+    """(case, shape, sizes) to run: per case, the smallest shape of each dtype
     (of the ``--quick`` shapes only, with ``quick``: what ``fastloss bench
-    --quick`` will call, nothing more)."""
+    --quick`` will call, nothing more), with the element counts of all the
+    shapes of that dtype the benchmark will call."""
     out = []
     for case in all_cases(tuple(families) if families else FAMILIES):
-        best = {}
+        best, sizes = {}, {}
         for shape in case.shapes:
             if quick and not shape.quick:
                 continue
             key = str(shape.params.get("dtype", ""))
+            sizes.setdefault(key, []).append(_size(shape.params))
             if key not in best or _size(shape.params) < _size(best[key].params):
                 best[key] = shape
-        out.extend((case, s) for s in best.values())
+        out.extend((case, s, sizes[k]) for k, s in best.items())
     return out
 
 
@@ -59,16 +61,21 @@ def _thresholds(value=None) -> dict:
 
 
 def run_here(families=None, progress=True, quick=False) -> int:
-    """Each call twice: at its size (small: the kernels' serial twins, see
-    ``fastloss._core.jit.launch``) and with the small-input thresholds off
-    (the parallel kernels that larger inputs run)."""
+    """Each call at its smallest size (small: the kernels' serial twins, see
+    ``fastloss._core.jit.launch``), and again with the small-input thresholds
+    off (the parallel kernels) when a shape the benchmark calls is large
+    enough to run them; a user-size call that is never large compiles only
+    the twin."""
     plan = calls(families or FAMILIES, quick)
-    for i, (case, shape) in enumerate(plan):
+    lowest = min(_thresholds().values())
+    for i, (case, shape, sizes) in enumerate(plan):
         if progress:
             print(f"[{i + 1}/{len(plan)}] {case.group(shape)}", file=sys.stderr, flush=True)
         fn = case.impls()["fastloss"]
         data = case.make(shape.params, np.random.default_rng(0))
         fn(data)
+        if max(sizes) < lowest:
+            continue
         before = _thresholds(0)
         try:
             fn(data)
