@@ -5,17 +5,13 @@ values are the reason, which must appear verbatim in the fidelity table of
 docs/fidelity.md (tests/test_conformance_sklearn.py checks it).  Every other
 peer test that reaches fastloss must pass."""
 
-MULTILABEL = ("multilabel edge cases left after issue 16 added multilabel-indicator y_true: "
-              "multioutput y_true and some average='samples' warnings (not analysed yet)")
-WARN_FOR = "precision_recall_fscore_support(warn_for=...): fastloss warns for all three metrics"
+DEPRECATED_Y_PRED = ("log_loss(y_pred=...): scikit-learn 1.9 renamed y_pred to y_proba and deprecated the old "
+                     "name (removal in 1.11); fastloss.log_loss takes y_proba only")
 
 SKLEARN_UNSUPPORTED: dict = {
-    "test_classification::test_average_precision_score_non_binary_class": MULTILABEL,
-    "test_classification::test_precision_recall_f1_no_labels_average_none_warn": MULTILABEL,
-    "test_classification::test_precision_recall_f1_no_labels_check_warnings": MULTILABEL,
-    "test_classification::test_prf_warnings": MULTILABEL,
-    "test_classification::test_precision_refcall_f1_score_multilabel_unordered_labels": WARN_FOR,
+    "test_classification::test_log_loss_y_pred_deprecation": DEPRECATED_Y_PRED,
 }
+
 
 #: peer tests too slow for the default run (marked slow)
 SKLEARN_SLOW: set = set()

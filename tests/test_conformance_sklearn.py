@@ -25,13 +25,23 @@ pytest.importorskip("sklearn")
 import conformance  # noqa: E402
 import sklearn_shim  # noqa: E402
 
-MODULES = ("sklearn.metrics.tests.test_ranking", "sklearn.metrics.tests.test_classification")
+MODULES = ("sklearn.metrics.tests.test_ranking", "sklearn.metrics.tests.test_classification",
+           "sklearn.tests.test_calibration")
 
 
 @pytest.fixture
 def global_random_seed():
     # scikit-learn's conftest fixture (its default seed, 42)
     return 42
+
+
+@pytest.fixture
+def pyplot():
+    # scikit-learn's conftest fixture (matplotlib, figures closed around the test)
+    plt = pytest.importorskip("matplotlib.pyplot")
+    plt.close("all")
+    yield plt
+    plt.close("all")
 
 
 def _uses_shim(fn, module, seen):
@@ -52,20 +62,67 @@ def _uses_shim(fn, module, seen):
     return False
 
 
+def _swap(value, originals):
+    """``value`` with scikit-learn's functions replaced by their shims (also
+    inside tuples and ``pytest.param``), and whether any was replaced."""
+    try:
+        if value in originals:
+            return originals[value], True
+    except TypeError:  # unhashable parameter value
+        return value, False
+    if isinstance(value, tuple) and type(value) is tuple:
+        pairs = [_swap(v, originals) for v in value]
+        return tuple(v for v, _ in pairs), any(hit for _, hit in pairs)
+    if type(value).__name__ == "ParameterSet":
+        inner, hit = _swap(tuple(value.values), originals)
+        return value._replace(values=inner), hit
+    return value, False
+
+
+def _swap_params(fn, originals) -> bool:
+    """Point ``@pytest.mark.parametrize`` values that are scikit-learn
+    metrics (bound when scikit-learn's module was imported, before the
+    shims) at the shims; True if the test takes any."""
+    marks = getattr(fn, "pytestmark", [])
+    hit_any = False
+    new = []
+    for mark in marks:
+        if mark.name == "parametrize" and len(mark.args) >= 2:
+            values, hit = [], False
+            for v in mark.args[1]:
+                v2, h = _swap(v, originals)
+                values.append(v2)
+                hit |= h
+            if hit:
+                mark = pytest.mark.parametrize(mark.args[0], values, *mark.args[2:], **mark.kwargs).mark
+                hit_any = True
+        new.append(mark)
+    if hit_any:
+        fn.pytestmark = new
+    return hit_any
+
+
 def _export():
     for modname in MODULES:
         try:
             module = importlib.import_module(modname)
         except ImportError:  # pragma: no cover - wheel without tests
             continue
+        originals = {}
         for name, obj in sklearn_shim.SHIMS.items():
             if name in module.__dict__:
+                if module.__dict__[name] is not obj:
+                    originals[module.__dict__[name]] = obj
                 module.__dict__[name] = obj
         short = modname.rsplit(".", 1)[1]
+        for name, obj in module.__dict__.items():  # the test module's own fixtures (e.g. ``data``)
+            if type(obj).__name__ == "FixtureFunctionDefinition" and name not in globals():
+                globals()[name] = obj
         for name, fn in list(module.__dict__.items()):
             if not (name.startswith("test_") and isinstance(fn, types.FunctionType)):
                 continue
-            if not _uses_shim(fn, module, set()):
+            swapped = _swap_params(fn, originals)
+            if not (_uses_shim(fn, module, set()) or swapped):
                 continue
             key = f"{short}::{name}"
             reason = conformance.SKLEARN_UNSUPPORTED.get(key)

@@ -54,20 +54,37 @@ def _nblocks(n: int) -> int:
 # ---------------------------------------------------------------- validation
 
 
+def _dense(a):
+    """A SciPy sparse matrix/array as a dense ndarray (scikit-learn takes
+    sparse label indicators); anything else unchanged.  Checked by module
+    name, so SciPy is never imported here."""
+    if type(a).__module__.startswith("scipy.sparse") and hasattr(a, "toarray"):
+        return a.toarray()
+    return a
+
+
 def _column(a, name: str) -> np.ndarray:
-    arr = _checks.to_array(a, name)
+    arr = _checks.to_array(_dense(a), name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
+        if name == "sample_weight":  # scikit-learn's wording (_check_sample_weight)
+            raise ValueError(f"Sample weights must be 1D array or scalar, got shape {arr.shape}")
         raise ValueError(f"{name} must be 1-D (one value per sample), got shape {arr.shape}")
     return arr
 
 
-def _check_length(n: int, arr: np.ndarray, name: str, ref: str) -> None:
-    if arr.shape[0] != n:
+def _check_length(n: int, arr: np.ndarray, name: str, ref: str, first: bool = False) -> None:
+    """``arr`` must have ``n`` samples (those of ``ref``).  The message starts
+    as scikit-learn's ``check_consistent_length`` (lengths in its argument
+    order: ``first=True`` when scikit-learn lists ``name`` before ``ref``,
+    as ``log_loss(y_proba, y_true)``), then names both arguments."""
+    m = arr.shape[0]
+    if m != n:
+        lengths = [m, n] if first else [n, m]
         raise ValueError(
-            f"{name} and {ref} must have the same number of samples, "
-            f"got {ref} with {n} and {name} with {arr.shape[0]}"
+            f"Found input variables with inconsistent numbers of samples: {lengths}: "
+            f"{name} and {ref} must have the same number of samples, got {ref} with {n} and {name} with {m}"
         )
 
 
@@ -78,6 +95,11 @@ def _labels(a, name: str) -> np.ndarray:
     kind = arr.dtype.kind
     if kind in "iub":
         return arr
+    if kind == "S" or (kind == "O" and arr.size and isinstance(arr[0], bytes)):
+        raise TypeError(
+            f"{name}: Support for labels represented as bytes is not supported. Convert the labels to a string "
+            "or integer format (as scikit-learn)."
+        )
     if kind == "f":
         if arr.size and not np.all(np.isfinite(arr)):
             bad = int(np.flatnonzero(~np.isfinite(arr))[0])
@@ -85,7 +107,8 @@ def _labels(a, name: str) -> np.ndarray:
         if arr.size and not np.all(arr == np.floor(arr)):
             bad = int(np.flatnonzero(arr != np.floor(arr))[0])
             raise ValueError(
-                f"{name} must hold class labels (integers), got the continuous value {arr[bad]} at index {bad}"
+                f"{name} must hold class labels (integers), got the continuous value {arr[bad]} at index {bad} "
+                "(scikit-learn: continuous format is not supported)"
             )
         return arr.astype(np.int64)
     if kind in "USO":

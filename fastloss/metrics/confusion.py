@@ -34,6 +34,7 @@ from ._common import (
     _DENSE_RANGE,
     _DUMMY_F8,
     _check_length,
+    _dense,
     _in_values,
     _int_weights,
     _labels,
@@ -281,16 +282,28 @@ def _zero_division_value(zero_division):
     raise ValueError(f"zero_division must be 'warn', 0.0, 1.0 or np.nan, got {zero_division!r}")
 
 
-def _warn_prf(modifier: str, msg_start: str, result_size: int) -> None:
+_WARN_FOR = ("precision", "recall", "f-score")
+
+
+def _warn_for(warn_for) -> frozenset:
+    if isinstance(warn_for, str) or not isinstance(warn_for, (list, tuple, set, frozenset)):
+        raise TypeError(f"warn_for must be a list, tuple or set of metric names, got {warn_for!r}")
+    return frozenset(warn_for)
+
+
+def _warn_prf(average, modifier: str, msg_start: str, result_size: int) -> None:
+    # scikit-learn's wording: per-label ratios "in labels with no ... samples",
+    # per-sample ones (average='samples') "in samples with no ... labels".
+    axis0, axis1 = ("label", "sample") if average == "samples" else ("sample", "label")
+    where = "due to" if result_size == 1 else f"in {axis1}s with"
     msg = (
-        "{0} ill-defined and being set to 0.0 {{0}} no {1} samples. Use `zero_division` "
-        "parameter to control this behavior.".format(msg_start, modifier)
+        f"{msg_start} ill-defined and being set to 0.0 {where} no {modifier} {axis0}s. "
+        "Use `zero_division` parameter to control this behavior."
     )
-    msg = msg.format("due to" if result_size == 1 else "in labels with")
     warnings.warn(msg, _undefined(), stacklevel=4)
 
 
-def _prf_divide(num, den, metric, modifier, zero_division, warn):
+def _prf_divide(num, den, metric, modifier, average, warn_for, zero_division):
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     mask = den == 0
@@ -298,9 +311,18 @@ def _prf_divide(num, den, metric, modifier, zero_division, warn):
     if not mask.any():
         return out
     out[mask] = _zero_division_value(zero_division)
-    if zero_division == "warn" and warn:
-        _warn_prf(modifier, f"{metric.capitalize()} is", out.shape[0])
+    if zero_division == "warn" and metric in warn_for:
+        _warn_prf(average, modifier, f"{metric.capitalize()} is", out.shape[0])
     return out
+
+
+def _warn_pos_label_ignored(pos_label, average, stacklevel=3):
+    warnings.warn(
+        f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' "
+        f"(got {average!r}). You may use labels=[pos_label] to specify a single positive class.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _nanaverage(a, weights=None):
@@ -327,6 +349,7 @@ def precision_recall_fscore(
     pos_label=1,
     zero_division="warn",
     sample_weight=None,
+    warn_for=_WARN_FOR,
 ):
     r"""Precision, recall, F-beta and support per class, or averaged.
 
@@ -356,6 +379,9 @@ def precision_recall_fscore(
         Value of a 0/0 ratio; ``'warn'`` gives 0 and an
         :class:`UndefinedMetricWarning`.
     sample_weight : array of shape (N,), optional
+    warn_for : list, tuple or set of {'precision', 'recall', 'f-score'}
+        Which ratios may emit the ``zero_division='warn'`` warning (the
+        others are still set to 0 silently), as scikit-learn.
 
     Returns
     -------
@@ -365,9 +391,8 @@ def precision_recall_fscore(
 
     Notes
     -----
-    scikit-learn: ``precision_recall_fscore_support`` (same arguments except
-    ``warn_for``, which is fixed at its default, and ``'samples'``, which is
-    for multilabel data only).
+    scikit-learn: ``precision_recall_fscore_support`` (same arguments;
+    ``'samples'`` is for multilabel data only).
 
     Examples
     --------
@@ -379,8 +404,9 @@ def precision_recall_fscore(
     0.7778
     """
     _zero_division_value(zero_division)
+    warn_for = _warn_for(warn_for)
     if _is_indicator(y_true) or _is_indicator(y_pred):  # (N, K) multilabel indicators (issue 16)
-        return _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sample_weight)
+        return _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sample_weight, warn_for)
     options = (None, "binary", "micro", "macro", "weighted")
     if average not in options:
         if average == "samples":
@@ -402,12 +428,7 @@ def precision_recall_fscore(
             raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {present.tolist()}")
         labels = np.asarray([pos_label])
     elif pos_label not in (None, 1):
-        warnings.warn(
-            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' "
-            f"(got {average!r}). You may use labels=[pos_label] to specify a single positive class.",
-            UserWarning,
-            stacklevel=2,
-        )
+        _warn_pos_label_ignored(pos_label, average)
     if labels is None:
         idx = hist.present()
     else:
@@ -430,8 +451,8 @@ def precision_recall_fscore(
         tp_sum = pred_sum = true_sum = np.zeros(idx.size, dtype=mat.dtype)
     if average == "micro":
         tp_sum, pred_sum, true_sum = (np.asarray([x.sum()]) for x in (tp_sum, pred_sum, true_sum))
-    precision = _prf_divide(tp_sum, pred_sum, "precision", "predicted", zero_division, True)
-    recall = _prf_divide(tp_sum, true_sum, "recall", "true", zero_division, True)
+    precision = _prf_divide(tp_sum, pred_sum, "precision", "predicted", average, warn_for, zero_division)
+    recall = _prf_divide(tp_sum, true_sum, "recall", "true", average, warn_for, zero_division)
     if math.isinf(b):
         f = recall
     elif b == 0:
@@ -443,8 +464,9 @@ def precision_recall_fscore(
             b2 * true_sum.astype(np.float64) + pred_sum.astype(np.float64),
             "f-score",
             "true nor predicted",
+            average,
+            warn_for,
             zero_division,
-            True,
         )
     if average is None:
         return precision, recall, f, true_sum
@@ -515,12 +537,12 @@ def class_weights(y, *, method="balanced", beta=0.999):
 def _is_indicator(a) -> bool:
     """True for a 2-D ``(N, K>1)`` array: scikit-learn's multilabel indicator
     (values must then be 0/1, checked by :func:`_indicator`)."""
-    arr = _checks.to_array(a, "y")
+    arr = _checks.to_array(_dense(a), "y")
     return arr.ndim == 2 and arr.shape[1] > 1
 
 
-def _indicator(a, name: str) -> np.ndarray:
-    arr = _checks.to_array(a, name)
+def _indicator(a, name: str, refusal: str = "multiclass-multioutput is not supported") -> np.ndarray:
+    arr = _checks.to_array(_dense(a), name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (N, K) label indicator matrix, got shape {arr.shape}")
     if arr.dtype.kind not in "iufb":
@@ -530,8 +552,8 @@ def _indicator(a, name: str) -> np.ndarray:
         if bad.any():
             pos = tuple(int(v) for v in np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), arr.shape))
             raise ValueError(
-                f"{name} must be a multilabel indicator matrix of 0/1 (scikit-learn: multiclass-multioutput "
-                f"is not supported), got {arr[pos]} at position {pos}"
+                f"{name} must be a multilabel indicator matrix of 0/1, got {arr[pos]} at position {pos}: "
+                f"{refusal} (as scikit-learn)"
             )
         arr = arr != 0
     return arr
@@ -652,7 +674,7 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
 
 
-def _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sample_weight):
+def _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sample_weight, warn_for):
     """precision_recall_fscore on (N, K) indicator inputs (scikit-learn's rules)."""
     t, p, w = _indicator_pair(y_true, y_pred, sample_weight)
     options = (None, "micro", "macro", "weighted", "samples")
@@ -663,6 +685,8 @@ def _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sam
         )
     if average not in options:
         raise ValueError(f"average must be one of {list(options)}, got {average!r}")
+    if pos_label not in (None, 1):
+        _warn_pos_label_ignored(pos_label, average, stacklevel=4)
     b = _checks.check_scalar(beta, "beta", low=0.0, finite=False)
     lab = _ml_labels(labels, t.shape[1])
     if lab is not None:
@@ -673,21 +697,7 @@ def _ml_prf(y_true, y_pred, average, beta, labels, pos_label, zero_division, sam
         tp_sum, pred_sum, true_sum = (np.asarray([x.sum()]) for x in (tp_sum, pred_sum, true_sum))
 
     def divide(num, den, metric, modifier):
-        num = np.asarray(num, dtype=np.float64)
-        den = np.asarray(den, dtype=np.float64)
-        mask = den == 0
-        out = num / np.where(mask, 1.0, den)
-        if mask.any():
-            out[mask] = _zero_division_value(zero_division)
-            if zero_division == "warn":
-                axis0, axis1 = ("label", "sample") if samples else ("sample", "label")
-                msg = (
-                    f"{metric.capitalize()} is ill-defined and being set to 0.0 "
-                    + ("due to" if out.shape[0] == 1 else f"in {axis1}s with")
-                    + f" no {modifier} {axis0}s. Use `zero_division` parameter to control this behavior."
-                )
-                warnings.warn(msg, UndefinedMetricWarning, stacklevel=4)
-        return out
+        return _prf_divide(num, den, metric, modifier, average, warn_for, zero_division)
 
     precision = divide(tp_sum, pred_sum, "precision", "predicted")
     recall = divide(tp_sum, true_sum, "recall", "true")

@@ -18,7 +18,9 @@ import numpy as np
 
 from .._core import checks as _checks
 from .._core.consts import CHUNK
-from ._common import _check_length, _classes, _labels, _native, _sample_weight, _scores
+from ._common import _check_length, _classes, _dense, _labels, _native, _sample_weight, _scores
+
+_LOG_LOSS_MODE = 0  # == _kernels.metrics.probabilistic.LOG_LOSS (not imported: no Numba at import)
 
 
 def _kernels():
@@ -105,14 +107,67 @@ def _average(total, n, w, normalize):
 
 
 def _inputs(y_true, y_proba, sample_weight):
-    y = _labels(y_true, "y_true")
+    arr = _checks.to_array(_dense(y_true), "y_true")
+    if arr.ndim == 2 and arr.shape[1] > 1:
+        # A label indicator matrix, as scikit-learn's LabelBinarizer takes it:
+        # column k is class k (bool (N, K) here).
+        from .confusion import _indicator
+
+        y = _indicator(arr, "y_true")
+    else:
+        y = _labels(arr, "y_true")
     P = _scores(y_proba, "y_proba", ndim=(1, 2))
-    _check_length(y.shape[0], P, "y_proba", "y_true")
+    _check_length(y.shape[0], P, "y_proba", "y_true", first=True)
     w, _ = _sample_weight(sample_weight, y.shape[0])
     return y, P, w
 
 
+def _indicator_rows(mode, Y, P, w):
+    """(total, n) for a label indicator ``Y`` (N, K) whose rows are not all
+    one-hot (multilabel rows, or rows without any label): the per-row sums
+    of scikit-learn's formulas over all K columns, in float64 NumPy."""
+    Pf = np.asarray(P, dtype=np.float64)
+    if Pf.ndim == 1 or Pf.shape[1] == 1:
+        Pf = Pf.reshape(-1, 1)
+        Pf = np.concatenate([1.0 - Pf, Pf], axis=1)
+    eps = float(np.finfo(P.dtype).eps)
+    if Pf.size:
+        _range_checks(float(P.min()), float(P.max()))
+        if not np.all(np.abs(Pf.sum(axis=1) - 1.0) <= 1e-8 + math.sqrt(eps)):
+            warnings.warn("The y_prob values do not sum to one. Make sure to pass probabilities.", UserWarning,
+                          stacklevel=4)
+    if mode == _LOG_LOSS_MODE:
+        rows = -np.sum(np.where(Y, np.log(np.clip(Pf, eps, 1.0 - eps)), 0.0), axis=1)
+    else:
+        rows = np.sum((Y - Pf) ** 2, axis=1)
+    if w is not None:
+        rows = rows * w
+    return math.fsum(rows), Y.shape[0]
+
+
 def _multiclass(mode, y, P, w, labels, normalize):
+    if y.ndim == 2:  # label indicator matrix
+        if labels is not None:
+            raise ValueError(
+                "labels cannot be combined with a label indicator y_true (scikit-learn: The object was not "
+                "fitted with multilabel input); column k of y_true is class k"
+            )
+        k = 2 if P.ndim == 1 or P.shape[1] == 1 else P.shape[1]
+        if y.shape[1] != k:
+            raise ValueError(
+                f"y_true and y_prob contain different number of classes: {y.shape[1]} vs {k}. Please provide "
+                f"the true labels explicitly through the labels argument. Classes found in y_true: "
+                f"{np.arange(y.shape[1])}"
+            )
+        if y.shape[0] and np.all(np.count_nonzero(y, axis=1) == 1):
+            codes = np.ascontiguousarray(np.argmax(y, axis=1), dtype=np.int64)  # one-hot: the fused kernel
+            total, vmin, vmax, nbad = _run(mode, P, codes, w, normalize)
+            _range_checks(vmin, vmax)
+            if nbad:
+                warnings.warn("The y_prob values do not sum to one. Make sure to pass probabilities.", UserWarning,
+                              stacklevel=3)
+            return total, y.shape[0]
+        return _indicator_rows(mode, y, P, w)
     codes, classes = _multiclass_codes(y, labels)
     k = 2 if P.ndim == 1 or P.shape[1] == 1 else P.shape[1]
     if classes.shape[0] != k:
@@ -136,8 +191,10 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
 
     Parameters
     ----------
-    y_true : array of shape (N,)
-        Class labels (encoded against the sorted classes).
+    y_true : array of shape (N,), or label indicator matrix (N, K)
+        Class labels (encoded against the sorted classes), or 0/1
+        indicators (column k = class k; a row with several 1s sums their
+        terms, as scikit-learn).
     y_proba : array of shape (N, K) or (N,)
         Probabilities, columns in sorted class order; 1-D: of the second
         class of a binary problem.
@@ -180,7 +237,8 @@ def brier_score(y_true, y_proba, *, sample_weight=None, pos_label=None, labels=N
 
     Parameters
     ----------
-    y_true : array of shape (N,)
+    y_true : array of shape (N,), or label indicator matrix (N, K)
+        Class labels; indicators (column k = class k) with 2-D ``y_proba``.
     y_proba : array of shape (N,) or (N, K)
         1-D: probability of ``pos_label`` (binary); 2-D: per class, sorted
         class order.
@@ -214,6 +272,8 @@ def brier_score(y_true, y_proba, *, sample_weight=None, pos_label=None, labels=N
 
     binary = P.ndim == 1 or P.shape[1] == 1
     if binary:
+        if y.ndim != 1:
+            raise ValueError(f"y_true must be 1-D (one value per sample) when y_proba is 1-D, got shape {y.shape}")
         classes = _classes(y)
         if classes.shape[0] > 2:
             kind = "multiclass"

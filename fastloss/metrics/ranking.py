@@ -66,6 +66,11 @@ def _is_pos(y: np.ndarray, pos_label) -> np.ndarray:
 def _curve_pos_label(y: np.ndarray, pos_label):
     """scikit-learn's ``_check_pos_label_consistency`` + binary type check."""
     classes = _classes(y)
+    if pos_label is None and classes.size > 2:
+        raise ValueError(
+            f"multiclass format is not supported: y_true holds {classes.size} labels and pos_label is not "
+            "specified (pass pos_label to score one class against the rest)"
+        )
     if pos_label is None:
         ok = classes.dtype.kind not in "OUS" and classes.size <= 2 and any(
             classes.size == len(ref) and np.array_equal(classes, ref) for ref in ([0, 1], [-1, 1], [0], [-1], [1])
@@ -411,6 +416,10 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
     0.833333
     """
     if _ml_input(y_true):  # (N, K) multilabel indicators (issue 16)
+        from .confusion import _indicator
+
+        # multiclass-multioutput is refused first (scikit-learn's ranking wording)
+        _indicator(y_true, "y_true", "multiclass-multioutput format is not supported")
         if pos_label != 1:
             raise ValueError(
                 "Parameter pos_label is fixed to 1 for multilabel-indicator y_true. Do not set pos_label or set pos_label to 1."
@@ -634,7 +643,7 @@ def _ml_average(metric, y_true, y_score, average, sample_weight):
     options = (None, "micro", "macro", "weighted", "samples")
     if average not in options:
         raise ValueError(f"average has to be one of {options}, got {average!r}")
-    Y = _indicator(y_true, "y_true")
+    Y = _indicator(y_true, "y_true", "multiclass-multioutput format is not supported")
     S = _scores(y_score, ndim=(2,))
     if S.shape != Y.shape:
         raise ValueError(f"y_score must have the shape of y_true {Y.shape}, got {S.shape}")
@@ -758,7 +767,12 @@ def top_k_accuracy(y_true, y_score, *, k=2, normalize=True, sample_weight=None, 
     """
     k = _checks.check_int(k, "k", low=1)
     normalize = _checks.check_bool(normalize, "normalize")
-    y = _labels(y_true, "y_true")
+    try:
+        y = _labels(y_true, "y_true")
+    except ValueError as exc:
+        if "continuous" not in str(exc):
+            raise
+        raise ValueError(f"y type must be 'binary' or 'multiclass', got 'continuous': {exc}") from None
     s = _scores(y_score, ndim=(1, 2))
     _check_length(y.shape[0], s, "y_score", "y_true")
     w, _ = _sample_weight(sample_weight, y.shape[0])

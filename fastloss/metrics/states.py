@@ -43,7 +43,7 @@ from .._core import checks as _checks
 from . import calibration as _calibration
 from . import confusion as _confusion
 from . import ranking as _ranking
-from ._common import UndefinedMetricWarning, _native
+from ._common import UndefinedMetricWarning, _native, _undefined
 
 _STATE_VERSION = 1
 
@@ -595,7 +595,7 @@ class ExactCurve(Metric):
         if not (self.pos != 0).any() or not (self.neg != 0).any() or p_tot * n_tot == 0:
             warnings.warn(
                 "Only one class is present in y_true. ROC AUC score is not defined in that case.",
-                _m().UndefinedMetricWarning,
+                _undefined(),
                 stacklevel=2,
             )
             return math.nan
