@@ -124,13 +124,17 @@ def classification_report_reference(y_true, y_pred, *, sample_weight=None):
 
 @twin
 def log_loss_reference(y_true, y_proba, *, labels=None, sample_weight=None, normalize=True):
-    classes = sorted(set(np.asarray(y_true).tolist())) if labels is None else list(labels)
     P = np.asarray(y_proba, dtype=np.float64)
     if P.ndim == 1:
         P = np.stack([1 - P, P], axis=1)
     eps = np.finfo(np.asarray(y_proba).dtype).eps
     w = [1.0] * P.shape[0] if sample_weight is None else [float(v) for v in sample_weight]
     tot = 0.0
+    if np.ndim(y_true) == 2:  # label indicator matrix: every marked column counts
+        for i, row in enumerate(np.asarray(y_true).tolist()):
+            tot -= w[i] * sum(math.log(min(max(P[i][k], eps), 1 - eps)) for k in range(len(row)) if row[k])
+        return tot / sum(w) if normalize else tot
+    classes = sorted(set(np.asarray(y_true).tolist())) if labels is None else list(labels)
     for i, y in enumerate(np.asarray(y_true).tolist()):
         p = min(max(P[i][classes.index(y)], eps), 1 - eps)
         tot -= w[i] * math.log(p)
@@ -145,8 +149,13 @@ def brier_score_reference(y_true, y_proba, *, sample_weight=None, pos_label=1, l
     if P.ndim == 1:
         tot = sum(wi * ((1.0 if t == pos_label else 0.0) - p) ** 2 for t, p, wi in zip(y, P, w))
         return tot / sum(w)
-    classes = sorted(set(y)) if labels is None else list(labels)
     tot = 0.0
+    if np.ndim(y_true) == 2:  # label indicator matrix
+        for i, row in enumerate(y):
+            tot += w[i] * sum((float(row[k]) - P[i, k]) ** 2 for k in range(P.shape[1]))
+        s = tot / sum(w)
+        return s / 2 if P.shape[1] < 3 else s
+    classes = sorted(set(y)) if labels is None else list(labels)
     for i, t in enumerate(y):
         tot += w[i] * sum(((1.0 if classes[k] == t else 0.0) - P[i, k]) ** 2 for k in range(P.shape[1]))
     s = tot / sum(w)

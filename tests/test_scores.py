@@ -304,3 +304,75 @@ def test_errors(rng):
     fastloss.brier_score(y, P)
     fastloss.top_k_accuracy(y, P[:, :1], k=1)
     assert np.array_equal(P, before)
+
+
+# ------------------------------------------- scikit-learn edge cases (conformance pass)
+
+
+def test_indicator_y_true_probabilistic(rng):
+    """log_loss / brier_score with a label indicator y_true: one-hot rows
+    (fused kernel) and multi-hot / empty rows (NumPy path)."""
+    sk = None
+    try:
+        import sklearn.metrics as sk
+    except ImportError:  # pragma: no cover
+        pass
+    n, k = 40, 3
+    P = rng.dirichlet(np.ones(k), size=n)
+    w = rng.random(n)
+    onehot = np.eye(k, dtype=int)[rng.integers(0, k, n)]
+    multi = (rng.random((n, k)) < 0.4).astype(int)
+    for Y in (onehot, multi):
+        for sw in (None, w):
+            for f, ref, peer in ((fastloss.log_loss, log_loss_reference, "log_loss"),
+                                 (fastloss.brier_score, brier_score_reference, "brier_score_loss")):
+                got = f(Y, P, sample_weight=sw)
+                assert got == pytest.approx(ref(Y, P, sample_weight=sw), rel=1e-12)
+                if sk is not None:
+                    assert got == pytest.approx(getattr(sk, peer)(Y, P, sample_weight=sw), rel=1e-12)
+    # one-hot indicator == the labels it encodes
+    assert fastloss.log_loss(onehot, P) == fastloss.log_loss(onehot.argmax(1), P)
+    with pytest.raises(ValueError, match="different number of classes"):
+        fastloss.log_loss(onehot[:, :2], P)
+    with pytest.raises(ValueError, match="1-D"):
+        fastloss.brier_score(onehot[:, :2], P[:, 0])
+
+
+def test_sklearn_edge_cases(rng):
+    sk = _sk()
+    y3 = np.array([0, 1, 2, 2, 1, 0])
+    S3 = rng.dirichlet(np.ones(3), size=6)
+    # warn_for selects which ratios may warn
+    z = np.zeros((4, 3), dtype=int)
+    for wf in ((), ("precision",), ("recall", "f-score")):
+        same(lambda *a, **k: fastloss.precision_recall_fscore(*a, **k),
+             lambda *a, **k: sk.precision_recall_fscore_support(*a, **k), z, z, average="macro", warn_for=wf)
+    with pytest.raises(TypeError, match="warn_for"):
+        fastloss.precision_recall_fscore(y3, y3, warn_for="precision")
+    # average='samples' for multiclass AP, ignored for binary AUC/AP
+    same(fastloss.average_precision, sk.average_precision_score, y3, S3, average="samples")
+    yb, sb = np.array([0, 1, 1, 0, 1]), rng.random(5)
+    same(fastloss.roc_auc, sk.roc_auc_score, yb, sb, average="samples")
+    same(fastloss.roc_auc, sk.roc_auc_score, yb, sb[:, None])  # a score column counts as 1-D
+    # multiclass-multioutput refused before pos_label
+    with pytest.raises(ValueError, match="multiclass-multioutput format is not supported"):
+        fastloss.average_precision(np.array([[2, 0], [1, 1]]), np.ones((2, 2)), pos_label=2)
+    # SciPy sparse indicators
+    sp = pytest.importorskip("scipy.sparse")
+    T, Pm = (rng.random((8, 3)) < 0.5).astype(int), (rng.random((8, 3)) < 0.5).astype(int)
+    for a, b in ((sp.csr_matrix(T), Pm), (T, sp.csc_matrix(Pm))):
+        assert np.array_equal(fastloss.multilabel_confusion_matrix(a, b), sk.multilabel_confusion_matrix(T, Pm))
+    # bytes labels, legacy sequences, multiclass curves, length messages (scikit-learn's wording)
+    with pytest.raises(TypeError, match="bytes"):
+        fastloss.roc_curve([b"a", b"b"], [0.0, 1.0])
+    for seq in ([[1], [2], [0, 1]], np.array([[], [1, 2]], dtype=object)):
+        with pytest.raises(ValueError, match="legacy multi-label"):
+            fastloss.accuracy(seq, seq)
+    with pytest.raises(ValueError, match="multiclass format is not supported"):
+        fastloss.det_curve(y3, S3[:, 0])
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[6, 6, 2\]"):
+        fastloss.accuracy(y3, y3, sample_weight=[1, 2])
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[3, 6\]"):
+        fastloss.log_loss(y3, S3[:3])
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        fastloss.precision_recall_fscore(np.array(["a", "b"]), np.array([0, 1]), average="samples")

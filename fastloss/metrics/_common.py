@@ -63,8 +63,34 @@ def _dense(a):
     return a
 
 
+_LEGACY_MULTILABEL = (
+    "You appear to be using a legacy multi-label data representation. Sequence of sequences are no longer "
+    "supported; use a binary array or sparse matrix instead - the MultiLabelBinarizer transformer can convert "
+    "to this format."
+)
+
+
+def _is_seq(x) -> bool:
+    return isinstance(x, (list, tuple, np.ndarray))
+
+
+def _label_array(a, name: str) -> np.ndarray:
+    """``a`` as an ndarray; scikit-learn's legacy sequence-of-sequences
+    multilabel format (ragged lists, object arrays of lists) is a
+    ``ValueError`` with scikit-learn's message."""
+    try:
+        arr = _checks.to_array(_dense(a), name)
+    except TypeError:
+        if isinstance(a, (list, tuple)) and any(_is_seq(x) for x in a):
+            raise ValueError(f"{name}: {_LEGACY_MULTILABEL}") from None
+        raise
+    if arr.dtype.kind == "O" and arr.size and _is_seq(arr.flat[0]):
+        raise ValueError(f"{name}: {_LEGACY_MULTILABEL}")
+    return arr
+
+
 def _column(a, name: str) -> np.ndarray:
-    arr = _checks.to_array(_dense(a), name)
+    arr = _label_array(a, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -74,14 +100,16 @@ def _column(a, name: str) -> np.ndarray:
     return arr
 
 
-def _check_length(n: int, arr: np.ndarray, name: str, ref: str, first: bool = False) -> None:
+def _check_length(n: int, arr: np.ndarray, name: str, ref: str, first: bool = False, before: int = 0) -> None:
     """``arr`` must have ``n`` samples (those of ``ref``).  The message starts
     as scikit-learn's ``check_consistent_length`` (lengths in its argument
     order: ``first=True`` when scikit-learn lists ``name`` before ``ref``,
-    as ``log_loss(y_proba, y_true)``), then names both arguments."""
+    as ``log_loss(y_proba, y_true)``; ``before`` more arrays of ``n``
+    samples listed first, as ``y_pred`` before ``sample_weight``), then
+    names both arguments."""
     m = arr.shape[0]
     if m != n:
-        lengths = [m, n] if first else [n, m]
+        lengths = [m, n] if first else [n] * (1 + before) + [m]
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: {lengths}: "
             f"{name} and {ref} must have the same number of samples, got {ref} with {n} and {name} with {m}"
@@ -116,7 +144,10 @@ def _labels(a, name: str) -> np.ndarray:
     raise TypeError(f"{name} must hold class labels, got dtype {arr.dtype}")
 
 
-def _sample_weight(sample_weight, n: int, ref: str = "y_true"):
+def _sample_weight(sample_weight, n: int, ref: str = "y_true", arrays: int = 2):
+    """float64 weights (and whether they were integers), checked against
+    ``n`` samples; ``arrays`` is how many label/score arrays precede the
+    weights in scikit-learn's length check (for its message)."""
     if sample_weight is None:
         return None, False
     w = _column(sample_weight, "sample_weight")
@@ -128,7 +159,7 @@ def _sample_weight(sample_weight, n: int, ref: str = "y_true"):
             raise TypeError(f"sample_weight must be real numbers, got object values that are not: {exc}") from None
     if w.dtype.kind not in "iufb":
         raise TypeError(f"sample_weight must be real numbers, got dtype {w.dtype}")
-    _check_length(n, w, "sample_weight", ref)
+    _check_length(n, w, "sample_weight", ref, before=arrays - 1)
     integral = w.dtype.kind in "iub"
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.size and not np.all(np.isfinite(w)):

@@ -34,8 +34,8 @@ from ._common import (
     _DENSE_RANGE,
     _DUMMY_F8,
     _check_length,
-    _dense,
     _in_values,
+    _label_array,
     _int_weights,
     _labels,
     _nblocks,
@@ -410,7 +410,11 @@ def precision_recall_fscore(
     options = (None, "binary", "micro", "macro", "weighted")
     if average not in options:
         if average == "samples":
-            raise ValueError("average='samples' is for multilabel data; fastloss takes 1-D class labels")
+            _pair_inputs(y_true, y_pred, sample_weight)  # label type errors first, as scikit-learn
+            raise ValueError(
+                "Samplewise metrics are not available outside of multilabel classification "
+                "(average='samples' needs (N, K) label indicators; y_true/y_pred are 1-D class labels)."
+            )
         raise ValueError(f"average must be one of {list(options)}, got {average!r}")
     b = _checks.check_scalar(beta, "beta", low=0.0, finite=False)
     t, p, w, _ = _pair_inputs(y_true, y_pred, sample_weight)
@@ -425,7 +429,8 @@ def precision_recall_fscore(
                 f"{present[:10].tolist()}{' ...' if present.size > 10 else ''})."
             )
         if not _in_values(present, pos_label) and present.size >= 2:
-            raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {present.tolist()}")
+            # scikit-learn's wording, the labels printed as a NumPy array
+            raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")
         labels = np.asarray([pos_label])
     elif pos_label not in (None, 1):
         _warn_pos_label_ignored(pos_label, average)
@@ -537,12 +542,12 @@ def class_weights(y, *, method="balanced", beta=0.999):
 def _is_indicator(a) -> bool:
     """True for a 2-D ``(N, K>1)`` array: scikit-learn's multilabel indicator
     (values must then be 0/1, checked by :func:`_indicator`)."""
-    arr = _checks.to_array(_dense(a), "y")
+    arr = _label_array(a, "y")
     return arr.ndim == 2 and arr.shape[1] > 1
 
 
 def _indicator(a, name: str, refusal: str = "multiclass-multioutput is not supported") -> np.ndarray:
-    arr = _checks.to_array(_dense(a), name)
+    arr = _label_array(a, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (N, K) label indicator matrix, got shape {arr.shape}")
     if arr.dtype.kind not in "iufb":
@@ -638,9 +643,9 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     """
     samplewise = _checks.check_bool(samplewise, "samplewise")
     if not _mixed_types(y_true, y_pred):
+        t, p, w, integral = _pair_inputs(y_true, y_pred, sample_weight)  # label type errors first, as scikit-learn
         if samplewise:
             raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
-        t, p, w, integral = _pair_inputs(y_true, y_pred, sample_weight)
         hist = _PairHist(t, p, w)
         mat = hist.counts if w is None else hist.wsum
         if labels is None:

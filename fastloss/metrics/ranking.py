@@ -390,8 +390,10 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
         ``y_true``).
     y_score : array of shape (N,) or (N, C)
         Scores, higher = more positive; NaN/inf are a ``ValueError``.
-    average : {'macro', 'weighted', 'micro', None}
-        Multi-class only (ignored for binary ``y_true``, as scikit-learn).
+    average : {'macro', 'weighted', 'micro', 'samples', None}
+        Multi-class and multilabel only (ignored for binary ``y_true``, as
+        scikit-learn); 'samples': the mean per-sample AP of the one-hot (or
+        indicator) rows.
     pos_label : label, default 1
         Binary only; must be one of the labels when two are present.
     sample_weight : array of shape (N,), optional
@@ -432,11 +434,13 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
     _nonempty(y.shape[0])
     _nonzero_weights(w)
     classes = _classes(y)
-    if average not in ("macro", "weighted", "micro", None):
-        raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
+    if average not in ("macro", "weighted", "micro", "samples", None):
+        raise ValueError(f"average must be one of 'micro', 'macro', 'samples', 'weighted', None, got {average!r}")
+    if classes.size <= 2 and s.ndim == 2 and s.shape[1] == 1:
+        s = s[:, 0]  # a column of scores, as scikit-learn's column_or_1d
     if classes.size <= 2 and s.ndim == 1:
         if classes.size == 2 and not _in_values(classes, pos_label):
-            raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {classes}")
+            raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {classes}")
         return _binary_ap(s, _is_pos(y, pos_label), w)
     if classes.size <= 2:
         raise ValueError(
@@ -450,6 +454,8 @@ def average_precision(y_true, y_score, *, average="macro", pos_label=1, sample_w
             "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains "
             f"multiple classes. Got `y_score.shape={s.shape}` for {classes.size} classes."
         )
+    if average == "samples":  # per-sample AP over the one-hot rows, as scikit-learn
+        return _ml_average(_binary_ap, y[:, None] == classes[None, :], s, average, sample_weight)
     ybins = [y == c for c in classes]
     return _average_binary(_binary_ap, ybins, s, average, w)
 
@@ -483,10 +489,11 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     y_score : array of shape (N,) or (N, C)
         Binary: scores of the positive class.  Multi-class: probabilities,
         one column per class in sorted label order (rows must sum to 1).
-    average : {'macro', 'weighted', 'micro', None}
+    average : {'macro', 'weighted', 'micro', 'samples', None}
         Multi-class averaging (macro: unweighted mean of the per-class
         AUCs; weighted: by class prevalence; micro: over the flattened
-        one-vs-rest indicator).  Ignored for binary data.
+        one-vs-rest indicator; 'samples': multilabel only).  Ignored for
+        binary data.
     multi_class : {'ovr', 'ovo'}
         One-vs-rest, or one-vs-one (Hand & Till 2001: the mean over class
         pairs of the two pairwise AUCs; ``average`` 'macro' or 'weighted' by
@@ -542,9 +549,11 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
         )
     if multiclass and multi_class == "ovo" and average not in ("macro", "weighted", None):
         raise ValueError(f"average must be one of ('macro', 'weighted', None) for multiclass problems, got {average!r}")
-    if average not in ("macro", "weighted", "micro", None):
-        raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
+    if average not in ("macro", "weighted", "micro", "samples", None):  # 'samples': ignored when binary
+        raise ValueError(f"average must be one of 'micro', 'macro', 'samples', 'weighted', None, got {average!r}")
     if not multiclass:
+        if s.ndim == 2 and s.shape[1] == 1:
+            s = s[:, 0]  # a column of scores, as scikit-learn's column_or_1d
         if s.ndim == 2:
             raise ValueError(f"binary y_true takes 1-D y_score, got shape {s.shape}")
         if classes.size != 2:
