@@ -26,8 +26,9 @@ in one fused pass; ``backward`` only scales the stored gradient by
 ``grad_output``.  Gradients flow to the first tensor; to the second one too
 where it is the same computation (``target`` of the regression losses: minus
 the input's gradient; ``input2``/``x2`` of the symmetric embedding losses: a
-second fused pass with the two swapped).  A tensor that requires a gradient
-fastloss does not compute (``weight``, ``positive`` of the triplet loss, ...)
+second fused pass with the two swapped; ``positive`` and ``negative`` of
+``triplet_margin_loss``: the same fused pass as the anchor's).  A tensor that
+requires a gradient fastloss does not compute (``weight``, ``pos_weight``, ...)
 is a ``NotImplementedError`` at the forward call, never a silently detached
 tensor.  Second derivatives are not implemented: a double backward
 (``create_graph=True``) raises ``RuntimeError`` when the graph is used,
@@ -88,7 +89,9 @@ class _Row:
     differentiable here); ``axis``: the axis of the gradient that the
     per-sample loss of ``reduction='none'`` lacks (None: same shape);
     ``local``: whether loss ``i`` depends on sample ``i`` only (else
-    ``'none'`` can only be backpropagated with a uniform ``grad_output``)."""
+    ``'none'`` can only be backpropagated with a uniform ``grad_output``);
+    ``all_grads``: the fastloss function returns the gradients of all its
+    ``arrays`` arrays from one pass with ``grad_wrt='all'`` (the triplet)."""
 
     name: str
     module: str
@@ -97,6 +100,7 @@ class _Row:
     second: str | None = None
     axis: int | None = None
     local: bool = True
+    all_grads: bool = False
 
 
 # One row per loss.  Rows for the losses added on other branches, e.g.:
@@ -121,7 +125,7 @@ _LOSSES = [
     _Row("multi_margin_loss", "MultiMarginLoss", axis=1),
     _Row("contrastive_loss", "ContrastiveLoss", torch_named=False, arrays=3, second="swap", axis=-1),
     _Row("cosine_embedding_loss", "CosineEmbeddingLoss", arrays=3, second="swap", axis=-1),
-    _Row("triplet_margin_loss", "TripletMarginLoss", arrays=3, axis=-1),
+    _Row("triplet_margin_loss", "TripletMarginLoss", arrays=3, axis=-1, all_grads=True),
     _Row("batch_hard_triplet_loss", "BatchHardTripletLoss", torch_named=False, axis=-1, local=False),
     _Row("ctc_loss", "CTCLoss", arrays=4, axis=None),
     _Row("poisson_nll_loss", "PoissonNLLLoss"),
@@ -194,16 +198,23 @@ class _LossFunction(torch.autograd.Function):
         kw.update({n: a for n, a in zip(names[k:], arrays[k:])})  # tensor options (weight, ...)
         need = ctx.needs_input_grad[3:]
         for i, n in enumerate(names):
-            if need[i] and not (i == 0 or (i == 1 and row.second is not None)):
+            if need[i] and not (i == 0 or (i == 1 and row.second is not None) or (row.all_grads and i < k)):
+                done = names[:k] if row.all_grads else names[:2] if row.second else names[:1]
                 raise NotImplementedError(
                     f"fastloss.torch.{row.name}: the gradient with respect to {n} is not implemented "
-                    f"(fastloss computes it for {names[0]}{' and ' + names[1] if row.second else ''}); "
+                    f"(fastloss computes it for {' and '.join(done)}); "
                     f"pass {n}.detach() or use torch.nn.functional"
                 )
-        want = need[0] or (row.second is not None and len(need) > 1 and need[1])
-        out = fn(*arrays[:k], **kw, return_grad=bool(want))
-        loss, grad = out if want else (out, None)
-        grad2 = None
+        want = need[0] or (row.second is not None and len(need) > 1 and need[1]) or (row.all_grads and any(need[:k]))
+        grad3 = grad2 = None
+        if want and row.all_grads:  # one fused pass gives every array's gradient
+            loss, grads = fn(*arrays[:k], **kw, return_grad=True, grad_wrt="all")
+            grad, grad2, grad3 = (torch.from_numpy(np.asarray(g)) for g in grads)
+        else:
+            out = fn(*arrays[:k], **kw, return_grad=bool(want))
+            loss, grad = out if want else (out, None)
+            if want:
+                grad = torch.from_numpy(np.asarray(grad))
         if want and row.second == "swap" and need[1]:
             _, grad2 = fn(arrays[1], arrays[0], *arrays[2:k], **kw, return_grad=True)
             grad2 = torch.from_numpy(np.asarray(grad2))
@@ -213,12 +224,13 @@ class _LossFunction(torch.autograd.Function):
         ctx.dtypes = [t.dtype if isinstance(t, torch.Tensor) else None for t in tensors]
         if want:
             second = tensors[1] if len(tensors) > 1 and isinstance(tensors[1], torch.Tensor) else None
-            ctx.save_for_backward(torch.from_numpy(np.asarray(grad)), grad2, tensors[0], second)
+            third = tensors[2] if row.all_grads and isinstance(tensors[2], torch.Tensor) else None
+            ctx.save_for_backward(grad, grad2, grad3, tensors[0], second, third)
         return torch.from_numpy(np.asarray(loss)).to(tensors[0].dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
-        grad, grad2, x0, x1 = ctx.saved_tensors
+        grad, grad2, grad3, x0, x1, x2 = ctx.saved_tensors
         row = ctx.row
         go = _expand(row, ctx, grad_output, grad)
         n = len(ctx.dtypes)
@@ -231,8 +243,12 @@ class _LossFunction(torch.autograd.Function):
                 out[1] = (grad * -go).sum_to_size(ctx.shapes[1]).to(ctx.dtypes[1])
             elif row.second == "swap":
                 out[1] = (grad2 * _expand(row, ctx, grad_output, grad2)).to(ctx.dtypes[1])
+            elif row.all_grads:
+                out[1] = (grad2 * go).to(ctx.dtypes[1])
+        if row.all_grads and n > 2 and need[2]:
+            out[2] = (grad3 * go).to(ctx.dtypes[2])
         if torch.is_grad_enabled():  # create_graph=True: make a second derivative raise
-            linked = [t for t in (x0, x1, grad_output) if t is not None and t.requires_grad]
+            linked = [t for t in (x0, x1, x2, grad_output) if t is not None and t.requires_grad]
             out = [None if g is None else _NoDoubleBackward.apply(row.name, g, *linked) for g in out]
         return (None, None, None, *out)
 

@@ -132,6 +132,16 @@ def test_torch_triplet(rng, dtype, reduction):
                 close(l, tl, dtype, 10)
                 close(g, tg, dtype, 10)
                 assert g.dtype == dtype and g.shape == a.shape
+                # grad_wrt='all': anchor (the same numbers), positive and negative
+                l3, gs = triplet_margin_loss(a, b, c, margin=2.0, p=p, eps=eps, swap=swap, reduction=reduction,
+                                             return_grad=True, grad_wrt="all")
+                # torch in float64 (float32 torch is itself off by ~1e-3 where |v|^(p-1) is large)
+                ts = [torch.tensor(v.astype(np.float64), requires_grad=True) for v in (a, b, c)]
+                F.triplet_margin_loss(*ts, margin=2.0, p=p, eps=eps, swap=swap, reduction=reduction).sum().backward()
+                assert np.array_equal(np.asarray(l3), np.asarray(l)) and np.array_equal(gs[0], g)
+                for mine, t in zip(gs, ts):
+                    close(mine, t.grad.numpy(), dtype, 10)
+                    assert mine.dtype == dtype and mine.shape == a.shape
 
 
 @needs_torch
@@ -149,6 +159,31 @@ def test_torch_cosine(rng, dtype, reduction):
         # in float32; the zero row's gradient is ~1e6: compare relatively.
         np.testing.assert_allclose(g, tg, rtol=tol(dtype)[0] * (50 if dtype == np.float32 else 1),
                                    atol=tol(dtype)[1] * 10)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("p", [1.5, 2, math.inf])
+def test_triplet_all_gradients_finite_differences(rng, p, swap):
+    """d loss / d (anchor, positive, negative) against central differences
+    of the float64 twin (no torch needed)."""
+    a, b, c = (rng.standard_normal((5, 4)) for _ in range(3))
+    c[1] = b[1] + 0.1 * rng.standard_normal(4)  # a swap-active row (d(p, n) < d(a, n))
+    _, grads = triplet_margin_loss(a, b, c, margin=2.0, p=p, swap=swap, reduction="sum", return_grad=True,
+                                   grad_wrt="all")
+    h = 1e-6
+    arrays = [a, b, c]
+    for j in range(3):
+        num = np.zeros_like(arrays[j])
+        for idx in np.ndindex(*arrays[j].shape):
+            plus = [x.copy() for x in arrays]
+            minus = [x.copy() for x in arrays]
+            plus[j][idx] += h
+            minus[j][idx] -= h
+            num[idx] = (triplet_margin_loss_reference(*plus, margin=2.0, p=p, swap=swap, reduction="sum")
+                        - triplet_margin_loss_reference(*minus, margin=2.0, p=p, swap=swap, reduction="sum")) / (2 * h)
+        np.testing.assert_allclose(grads[j], num, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="grad_wrt"):
+        triplet_margin_loss(a, b, c, return_grad=True, grad_wrt="positive")
 
 
 @needs_torch

@@ -71,6 +71,8 @@ TORCH_NAMED = [n for n, row in ROWS.items() if row.torch_named]
 
 
 def grad_args(row):
+    if row.all_grads:  # every array argument (triplet: anchor, positive, negative)
+        return list(range(row.arrays))
     return [0, 1] if row.second else [0]
 
 
@@ -176,9 +178,9 @@ def test_float16_returns_float16(rng):
 
 
 def test_unsupported_gradients_raise_not_detach(rng):
-    (a, p, n), opts = case("triplet_margin_loss", rng)
-    with pytest.raises(NotImplementedError, match="with respect to positive"):
-        ft.triplet_margin_loss(a, p.requires_grad_(), n)
+    (x, y, var), opts = case("gaussian_nll_loss", rng)
+    with pytest.raises(NotImplementedError, match="with respect to var"):
+        ft.gaussian_nll_loss(x, y, var.requires_grad_())
     (x, y), opts = case("cross_entropy", rng)
     with pytest.raises(NotImplementedError, match="with respect to weight"):
         ft.cross_entropy(x, y, weight=torch.ones(5, dtype=torch.float64, requires_grad=True))
@@ -186,6 +188,25 @@ def test_unsupported_gradients_raise_not_detach(rng):
     x.requires_grad_()
     ft.cross_entropy(x, y).backward()
     assert x.grad is not None
+
+
+def test_triplet_shared_embeddings(rng):
+    """One embedding table feeding anchor, positive and negative (the usual
+    metric-learning setup): autograd sums the three fused gradients."""
+    e = torch.tensor(rng.standard_normal((12, 5)), requires_grad=True)
+    idx = torch.tensor(rng.integers(0, 12, (3, 8)))
+    for swap in (False, True):
+        grads = []
+        for fn in (F.triplet_margin_loss, ft.triplet_margin_loss):
+            e.grad = None
+            fn(e[idx[0]], e[idx[1]], e[idx[2]], margin=2.0, swap=swap).backward()
+            grads.append(e.grad.clone())
+        torch.testing.assert_close(grads[1], grads[0], rtol=1e-10, atol=1e-12)
+    # only the negative requires a gradient: no NotImplementedError, torch's answer
+    n = e.detach()[idx[2]].clone().requires_grad_()
+    (g1,) = torch.autograd.grad(ft.triplet_margin_loss(e.detach()[idx[0]], e.detach()[idx[1]], n), n)
+    (g0,) = torch.autograd.grad(F.triplet_margin_loss(e.detach()[idx[0]], e.detach()[idx[1]], n), n)
+    torch.testing.assert_close(g1, g0, rtol=1e-10, atol=1e-12)
 
 
 def test_legacy_size_average_and_reduce(rng):

@@ -250,7 +250,7 @@ def finish(total: float, count: float, reduction: str, dtype: np.dtype, out, gra
     return (value, grad) if return_grad else value
 
 
-def run_rows(kernel, head: tuple, M: int, D: int, dtype: np.dtype, reduction: str, want: bool):
+def run_rows(kernel, head: tuple, M: int, D: int, dtype: np.dtype, reduction: str, want: bool, gwidth: int = 1):
     """The frame shared by the row kernels (embedding and margin losses).
 
     Rows of an ``(M, D)`` operand are grouped in fixed chunks of about
@@ -259,10 +259,11 @@ def run_rows(kernel, head: tuple, M: int, D: int, dtype: np.dtype, reduction: st
     out, grad, want, gscale, rows, partials)`` (its serial twin for small
     inputs).  Returns ``(total, M, out64, grad)``: the
     float64 sum of the row losses, the row count, the float64 per-row losses
-    and the ``(M, D)`` gradient (or None).
+    and the ``(M, D)`` gradient (or None; ``(M, gwidth * D)`` for kernels
+    that write the gradients of ``gwidth`` operands side by side).
     """
     out = np.empty(M, dtype=np.float64)
-    grad = np.empty((M, D), dtype=dtype) if want else None
+    grad = np.empty((M, gwidth * D), dtype=dtype) if want else None
     if M == 0:
         return 0.0, 0, out, grad
     rows = max(1, CHUNK // max(D, 1))

@@ -79,7 +79,8 @@ def _pair_labels(label, name, batch_shape, allowed, dtype_name):
     return lab
 
 
-def _run_rows(kind, a, b, c, dtype, reduction, want, *, margin=0.0, p=2.0, pmode=2, eps=0.0, flag=False, lab=None):
+def _run_rows(kind, a, b, c, dtype, reduction, want, *, margin=0.0, p=2.0, pmode=2, eps=0.0, flag=False, lab=None,
+              gwidth=1):
     """Run :func:`fastloss._kernels.losses.embedding.rowwise` on (M, D) operands
     (see :func:`fastloss._core.driver.run_rows` for what it returns)."""
     b = a if b is None else b  # unused operands: any array of the right type
@@ -87,7 +88,7 @@ def _run_rows(kind, a, b, c, dtype, reduction, want, *, margin=0.0, p=2.0, pmode
     lab = np.zeros(1) if lab is None else lab
 
     head = (kind, float(margin), float(p), int(pmode), float(eps), bool(flag), a, b, c, lab)
-    return run_rows(_kernels().rowwise, head, *a.shape, dtype, reduction, want)
+    return run_rows(_kernels().rowwise, head, *a.shape, dtype, reduction, want, gwidth)
 
 
 # --------------------------------------------------------------------------- contrastive
@@ -229,7 +230,13 @@ def _p_mode(p):
     return p, 3
 
 
-def _triplet(anchor, positive, negative, margin, p, eps, swap, reduction, want):
+def _grad_wrt(grad_wrt):
+    if grad_wrt not in ("anchor", "all"):
+        raise ValueError(f"grad_wrt must be 'anchor' or 'all', got {grad_wrt!r}")
+    return grad_wrt == "all"
+
+
+def _triplet(anchor, positive, negative, margin, p, eps, swap, reduction, want, all3=False):
     (a, b, c), dtype = _embeddings((anchor, positive, negative), ("anchor", "positive", "negative"))
     margin = _checks.check_scalar(margin, "margin", low=0.0, low_open=True)
     p, pmode = _p_mode(p)
@@ -238,7 +245,12 @@ def _triplet(anchor, positive, negative, margin, p, eps, swap, reduction, want):
     _checks.check_reduction(reduction)
     shape, batch = a.shape, a.shape[:-1]
     total, n, out, grad = _run_rows(TRIPLET, _rows(a, dtype), _rows(b, dtype), _rows(c, dtype), dtype, reduction,
-                                    want, margin=margin, p=p, pmode=pmode, eps=eps, flag=swap)
+                                    want, margin=margin, p=p, pmode=pmode, eps=eps, flag=swap,
+                                    gwidth=3 if (want and all3) else 1)
+    if want and all3:
+        # (M, 3D) -> three (*B, D) views of one buffer (no copy)
+        g3 = grad.reshape(grad.shape[0], 3, shape[-1])
+        grad = tuple(g3[:, j, :].reshape(shape) for j in range(3))
     return total, n, out, grad, dtype, shape, batch
 
 
@@ -249,7 +261,7 @@ def _triplet_stream(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6, sw
 
 @streamable(_triplet_stream)
 def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean",
-                        return_grad=False):
+                        return_grad=False, grad_wrt="anchor"):
     r"""Triplet margin loss, as ``torch.nn.functional.triplet_margin_loss``.
 
     .. math:: \ell_i = \max(0,\; m + d(a_i, p_i) - d(a_i, n_i)), \quad
@@ -274,13 +286,21 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6
     eps : float, default 1e-6
     swap : bool, default False
     reduction, return_grad
-        See the module docstring.  The gradient is w.r.t. ``anchor`` (with
-        ``swap``, where the swap distance is the smaller one the negative
-        term does not depend on the anchor).  Norm gradients follow PyTorch:
-        0 where the norm is 0; for ``p=inf`` split evenly among the tied
-        largest components.  At the hinge's kink (``m + d_p - d_n == 0``)
-        the gradient is 0 (PyTorch's ``clamp_min`` passes it through); this
-        has probability zero on continuous data.
+        See the module docstring.  Norm gradients follow PyTorch: 0 where
+        the norm is 0; for ``p=inf`` split evenly among the tied largest
+        components.  At the hinge's kink (``m + d_p - d_n == 0``) the
+        gradient is 0 (PyTorch's ``clamp_min`` passes it through); this has
+        probability zero on continuous data.
+    grad_wrt : {'anchor', 'all'}, default 'anchor'
+        Which gradients ``return_grad=True`` returns.  ``'anchor'``:
+        ``(loss, grad_anchor)`` (the package-wide contract: the gradient
+        with respect to the first array).  ``'all'``: ``(loss, (grad_anchor,
+        grad_positive, grad_negative))``, all three from the same fused pass
+        (for embeddings shared by the three branches, the sum of the three
+        is what flows into the network); they are views of one
+        ``(*B, 3, D)`` buffer.  With ``swap``, where the swap distance
+        :math:`d(p_i, n_i)` is the smaller one, the negative term moves from
+        the anchor's gradient to the positive's.
 
     Examples
     --------
@@ -288,10 +308,17 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6
     >>> a = np.zeros((1, 2)); p = np.array([[3.0, 4.0]]); n = np.array([[6.0, 8.0]])
     >>> round(float(fastloss.triplet_margin_loss(a, p, n, margin=6.0, eps=0.0)), 6)
     1.0
+    >>> loss, (ga, gp, gn) = fastloss.triplet_margin_loss(a, p, n, margin=6.0, eps=0.0, return_grad=True,
+    ...                                                   grad_wrt="all")
+    >>> gp, gn
+    (array([[0.6, 0.8]]), array([[-0.6, -0.8]]))
     """
     want = _checks.check_bool(return_grad, "return_grad")
+    all3 = _grad_wrt(grad_wrt)
     total, n, out, grad, dtype, shape, batch = _triplet(anchor, positive, negative, margin, p, eps, swap,
-                                                        reduction, want)
+                                                        reduction, want, all3)
+    if want and all3:
+        return finish_rows(total, n, reduction, dtype, out, batch, None, shape, False), grad
     return finish_rows(total, n, reduction, dtype, out, batch, grad, shape, want)
 
 

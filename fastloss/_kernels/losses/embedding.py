@@ -108,7 +108,15 @@ def _dist_grad(x, y, eps, p, pmode, d, coef, g):
 
 
 @kernel()
-def _triplet_row(margin, p, pmode, eps, swap, a, b, c, want, gscale, g):
+def _triplet_row(margin, p, pmode, eps, swap, a, b, c, want, all3, gscale, g):
+    """Loss of one triplet; with ``want``, g[:D] = d loss / d anchor and, with
+    ``all3``, g[D:2D] / g[2D:3D] = d loss / d positive / d negative.
+
+    With G(x, y) = d ||x - y + eps|| / dx (so d/dy = -G) and s = gscale on
+    the active hinge: anchor s G(a,p) - s G(a,n); positive -s G(a,p);
+    negative s G(a,n).  When the swap distance d(p, n) replaced d(a, n),
+    its terms move from anchor/negative to positive/negative: positive
+    -s G(a,p) - s G(p,n), negative s G(p,n), anchor s G(a,p)."""
     dp = _dist(a, b, eps, p, pmode)
     dn = _dist(a, c, eps, p, pmode)
     swapped = False
@@ -120,14 +128,23 @@ def _triplet_row(margin, p, pmode, eps, swap, a, b, c, want, gscale, g):
     h = margin + dp - dn
     l = h if (h > 0.0 or h != h) else 0.0
     if want:
-        for k in range(g.size):
+        D = a.size
+        W = 3 * D if all3 else D
+        for k in range(W):
             g[k] = 0.0
         if h > 0.0:
-            _dist_grad(a, b, eps, p, pmode, dp, gscale, g)
+            _dist_grad(a, b, eps, p, pmode, dp, gscale, g[:D])
             if not swapped:
-                _dist_grad(a, c, eps, p, pmode, dn, -gscale, g)
+                _dist_grad(a, c, eps, p, pmode, dn, -gscale, g[:D])
+            if all3:
+                _dist_grad(a, b, eps, p, pmode, dp, -gscale, g[D:2 * D])
+                if swapped:
+                    _dist_grad(b, c, eps, p, pmode, dn, -gscale, g[D:2 * D])
+                    _dist_grad(b, c, eps, p, pmode, dn, gscale, g[2 * D:])
+                else:
+                    _dist_grad(a, c, eps, p, pmode, dn, gscale, g[2 * D:])
         elif h != h:
-            for k in range(g.size):
+            for k in range(W):
                 g[k] = np.nan
     return l
 
@@ -201,21 +218,26 @@ def _cosine_row(margin, y, a, b, want, gscale, g):
 def rowwise(kind, margin, p, pmode, eps, flag, a, b, c, lab, out, grad, want, gscale, rows, partials):
     """out[i] = loss of row i; partials[ch] = sum over chunk ch; grad rows if want.
 
-    kind: TRIPLET (a anchor, b positive, c negative; flag = swap),
+    kind: TRIPLET (a anchor, b positive, c negative; flag = swap; a grad of
+    shape (M, 3D) receives the anchor, positive and negative gradients),
     CONTRASTIVE (a, b; lab 1 similar / 0 dissimilar), COSINE (a, b; lab +-1).
     """
     M, D = a.shape
+    # TRIPLET with a (M, 3D) grad: the gradients of anchor, positive and
+    # negative side by side in each row (one fused pass for all three).
+    all3 = kind == TRIPLET and want and D > 0 and grad.shape[1] == 3 * D
+    W = 3 * D if all3 else D
     for ch in numba.prange(partials.size):
         lo = ch * rows
         hi = min(lo + rows, M)
         acc = 0.0
-        buf = np.empty(D)  # float64 gradient row (the triplet sums two terms)
+        buf = np.empty(W)  # float64 gradient row(s) (the triplet sums two terms)
         for i in range(lo, hi):
             gi = grad[i] if want else grad[0]
             if kind == TRIPLET:
-                l = _triplet_row(margin, p, pmode, eps, flag, a[i], b[i], c[i], want, gscale, buf)
+                l = _triplet_row(margin, p, pmode, eps, flag, a[i], b[i], c[i], want, all3, gscale, buf)
                 if want:
-                    for k in range(D):
+                    for k in range(W):
                         gi[k] = buf[k]
             elif kind == CONTRASTIVE:
                 l = _contrastive_row(margin, lab[i], a[i], b[i], want, gscale, gi)
