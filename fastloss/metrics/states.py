@@ -441,6 +441,7 @@ def _run_of_batch(s, ybin, w):
 
 
 _NO_W = np.zeros(1)
+_EMPTY = np.zeros(0)
 
 
 class StateTooLargeError(ValueError):
@@ -531,11 +532,51 @@ class ExactCurve(Metric):
         self._add(u, a, b)
         return self
 
+    # The state is a stack of sorted runs, merged lazily: an update pushes its
+    # batch's run and merges the top two while the lower one is at most twice
+    # the upper's size (a binary counter), so k batches of n scores cost
+    # O(k n log k) instead of the O(k^2 n) of merging every batch into the
+    # whole state; reading ``scores``/``pos``/``neg`` merges what is left.
+    # With ``max_state_bytes`` every update merges at once (exact budget).
+
+    def _flush(self):
+        runs = self.__dict__.get("_runs")
+        if runs is not None and len(runs) > 1:
+            self._runs = [_merge_runs(runs)]
+
+    def _part(self, j):
+        self._flush()
+        runs = self.__dict__.get("_runs")
+        return runs[0][j] if runs else _EMPTY
+
+    def _set_part(self, j, value):
+        self._flush()
+        runs = self.__dict__.get("_runs") or [(_EMPTY, _EMPTY, _EMPTY)]
+        run = list(runs[0])
+        run[j] = value
+        self._runs = [tuple(run)]
+
+    scores = property(lambda self: self._part(0), lambda self, v: self._set_part(0, v),
+                      doc="Sorted distinct scores seen (float64).")
+    pos = property(lambda self: self._part(1), lambda self, v: self._set_part(1, v),
+                   doc="Summed weight of the positives at each score.")
+    neg = property(lambda self: self._part(2), lambda self, v: self._set_part(2, v),
+                   doc="Summed weight of the negatives at each score.")
+
     def _add(self, u, a, b):
-        self._budget(max(u.size, self.scores.size))
-        u, a, b = _union_runs(self.scores, self.pos, self.neg, u, a, b)
-        self._budget(u.size)
-        self.scores, self.pos, self.neg = u, a, b
+        if self.max_state_bytes is not None:
+            self._budget(max(u.size, self.scores.size))
+            u, a, b = _union_runs(self.scores, self.pos, self.neg, u, a, b)
+            self._budget(u.size)
+            self.scores, self.pos, self.neg = u, a, b
+            return
+        if not u.size:
+            return
+        runs = self.__dict__.setdefault("_runs", [])
+        runs.append((u, a, b))
+        while len(runs) > 1 and runs[-2][0].size <= 2 * runs[-1][0].size:
+            r2 = runs.pop()
+            runs.append(_merge2(runs.pop(), r2))
 
     def copy(self) -> "ExactCurve":
         # The arrays are replaced, never modified in place, so a copy may share

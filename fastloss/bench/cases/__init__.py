@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-FAMILIES = ("regression", "classification", "embedding", "ctc", "rnnt", "decode", "metrics", "ood", "scores", "likelihood")
+FAMILIES = ("regression", "classification", "embedding", "ctc", "rnnt", "decode", "metrics", "ood", "scores", "likelihood",
+            "states")
 
 
 @dataclass(frozen=True)
