@@ -659,9 +659,9 @@ class ExactCurve(Metric):
             fpr, tpr, _ = self.roc_curve()
             return float(np.trapezoid(tpr, fpr))
         # Mann-Whitney: each positive weight times the negatives strictly below
-        # plus half those tied with it.
-        below = np.cumsum(self.neg) - self.neg
-        return float(np.sum(self.pos * (below + 0.5 * self.neg)) / (p_tot * n_tot))
+        # plus half those tied with it (one kernel pass).
+        num, _, _ = _kernels().auc_ap(self.pos, self.neg)
+        return float(num / (p_tot * n_tot))
 
     def average_precision(self) -> float:
         """Step-wise average precision, as :func:`fastloss.average_precision`."""
@@ -672,15 +672,14 @@ class ExactCurve(Metric):
                 stacklevel=2,
             )
             return 0.0
-        fps, tps, _ = self._counts()
         if self.negative_weights:
+            fps, tps, _ = self._counts()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 precision, recall, _ = _m()._pr_from_counts(fps, tps, self.scores[::-1], False)
             return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
-        den = tps + fps
-        prec = np.where(den != 0, tps / np.where(den != 0, den, 1.0), 0.0)
-        return float(max(0.0, np.sum(self.pos[::-1] * prec) / tps[-1]))
+        _, num, p_tot = _kernels().auc_ap(self.pos, self.neg)
+        return float(max(0.0, num / p_tot))
 
     def fpr_at_tpr(self, tpr=0.95) -> float:
         """Smallest false positive rate among the operating points whose true

@@ -77,3 +77,28 @@ def merge_runs(u1, a1, b1, u2, a2, b2, u, a, b):
         j += 1
         m += 1
     return m
+
+
+@kernel()
+def auc_ap(a, b):
+    """(Mann-Whitney ROC AUC numerator, AP numerator, total positive weight)
+    of a run's weights ``a`` (positive) and ``b`` (negative) per distinct
+    score, ascending: one pass each way, no temporaries (the NumPy form made
+    five state-sized arrays).  AUC: sum_i a_i (sum_{j<i} b_j + b_i / 2);
+    AP: over scores descending, sum_i a_i TP_i / (TP_i + FP_i)."""
+    n = a.size
+    below = 0.0
+    auc = 0.0
+    for i in range(n):
+        auc += a[i] * (below + 0.5 * b[i])
+        below += b[i]
+    tp = 0.0
+    fp = 0.0
+    ap = 0.0
+    for i in range(n - 1, -1, -1):
+        tp += a[i]
+        fp += b[i]
+        den = tp + fp
+        if den != 0.0:
+            ap += a[i] * (tp / den)
+    return auc, ap, tp
