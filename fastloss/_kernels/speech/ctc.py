@@ -43,7 +43,7 @@ import numpy as np
 
 from ..._core.jit import kernel, numba
 from ..._core import math as _math
-from ..._core.math import _f64_as_i64, _i64_as_f64, fexp, fma
+from ..._core.math import _f64_as_i64, _i64_as_f64, fexp, fma, maxnum
 
 NEG_INF = -np.inf
 
@@ -283,7 +283,11 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
         b_s = beta[lo:hi]
         o_s = occ[lo:hi]
         for i in range(o_s.size):
-            o_s[i] = fexp(a_s[i] + b_s[i] - logz) * gscale
+            # occupancies below e^-700 are flushed to 0 (never subnormal:
+            # subnormal arithmetic made this loop ~4x slower on peaky input)
+            x = a_s[i] + b_s[i] - logz
+            v = _exp_neg(x) * gscale
+            o_s[i] = v if x > -700.0 else 0.0
         rb = base + t * st
         gr = grad[gbase + t * gst : gbase + t * gst + C]
         if from_logits:
@@ -317,6 +321,235 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
     return logz
 
 
+# ---------------------------------------------------------------------------
+# Probability space (scaled), tried first; the log-space _job is the fallback.
+# ---------------------------------------------------------------------------
+
+# A positive state value below this (after the per-step rescale) means the
+# scaled recursion is about to lose it to underflow: the job is redone in log
+# space.  2^-960 leaves ~60 binary orders of headroom above the subnormals for
+# the products with emission ratios and rescale factors.
+TINY = 1.0e-289
+
+
+@kernel()
+def _pemit(lp, rowbase, lab, off, y, lo, hi):
+    """y[s] = exp(lp[rowbase + lab[s]] - off - m) on [lo, hi), m = the window's
+    maximum of ``lp[...] - off``; returns m (NaN when a needed value is NaN)."""
+    labs = lab[lo:hi]
+    ys = y[lo:hi]
+    m = NEG_INF
+    bad = 0
+    for i in range(labs.size):
+        v = np.float64(lp[rowbase + labs[i]]) - off
+        ys[i] = v
+        m = maxnum(m, v)
+        bad += v != v
+    for i in range(ys.size):
+        ys[i] = fexp(ys[i] - m)
+    return m if bad == 0 else np.nan
+
+
+@kernel()
+def _palpha_step(prev, cur, skp, y, lo, hi, inv):
+    """cur[s+2] = (prev[s+2] + prev[s+1] + skp[s] prev[s]) * y[s] * inv on [lo, hi);
+    returns (sum of the new values, number of positive values lost below TINY)."""
+    a2 = prev[lo:hi]
+    a1 = prev[lo + 1 : hi + 1]
+    a0 = prev[lo + 2 : hi + 2]
+    sk = skp[lo:hi]
+    ys = y[lo:hi]
+    out = cur[lo + 2 : hi + 2]
+    acc = 0.0
+    lost = 0
+    for i in range(out.size):
+        comb = a0[i] + a1[i] + a2[i] * sk[i]
+        v = comb * (ys[i] * inv)
+        out[i] = v
+        acc += v
+        lost += (v < TINY) & (comb > 0.0)
+    return acc, lost
+
+
+@kernel()
+def _pbeta_step(w, cur, skp, lo, hi, inv):
+    """cur[s] = (w[s] + w[s+1] + skp[s+2] w[s+2]) * inv on [lo, hi);
+    returns (sum, number of positive values lost below TINY)."""
+    w0 = w[lo:hi]
+    w1 = w[lo + 1 : hi + 1]
+    w2 = w[lo + 2 : hi + 2]
+    sk = skp[lo + 2 : hi + 2]
+    out = cur[lo:hi]
+    acc = 0.0
+    lost = 0
+    for i in range(out.size):
+        comb = w0[i] + w1[i] + w2[i] * sk[i]
+        v = comb * inv
+        out[i] = v
+        acc += v
+        lost += (v < TINY) & (comb > 0.0)
+    return acc, lost
+
+
+@kernel()
+def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad, gbase, gst):
+    """-> (done, log Z): the job in scaled probability space (Graves 2006).
+
+    ``done`` is False (and nothing must be trusted) when a positive alpha or
+    beta value would underflow, a needed input is NaN/inf, or the job is a
+    special case (empty input, impossible target): the caller then runs the
+    log-space :func:`_job`, which handles every input.
+
+    alpha: ``A[t] = alpha_t / K_t``, ``A[t] = (A[t-1] combos) / c_{t-1} * y_t``
+    with ``y_t = exp(lp_t - m_t)`` (``m_t``: the window's maximum) and
+    ``c_t = sum A[t]``, so ``log K = sum m_t + sum log c_t`` in float64.
+    beta' is rescaled by its own sum at every step; the occupancy is
+    normalised per frame, ``gamma_t = A[t] B[t] / sum_s A[t] B[t]``, which is
+    exact because ``sum_s alpha_t(s) beta'_t(s) = Z`` for every t.
+    """
+    L = tg.size
+    S = 2 * L + 1
+    repeats = 0
+    for j in range(1, L):
+        repeats += tg[j] == tg[j - 1]
+    if Tn == 0 or Tn < L + repeats:
+        return False, 0.0
+    lab = np.empty(S, dtype=np.int64)
+    skp = np.zeros(S + 2, dtype=np.float64)
+    for s in range(S):
+        lab[s] = blank
+    for j in range(L):
+        lab[2 * j + 1] = tg[j]
+        if j > 0 and tg[j] != tg[j - 1]:
+            skp[2 * j + 1] = 1.0
+
+    lse = np.zeros(Tn, dtype=np.float64)
+    if from_logits:
+        for t in range(Tn):
+            lse[t] = _row_lse(lp, base + t * st, C)
+
+    W = S + 2
+    nrows = Tn if want_grad else 2
+    A = np.empty((nrows, W), dtype=np.float64)
+    for r in range(nrows):
+        A[r, 0] = 0.0
+        A[r, 1] = 0.0
+    y = np.empty(S, dtype=np.float64)
+
+    hi = min(S, 2)
+    m = _pemit(lp, base, lab, lse[0], y, 0, hi)
+    logk = m
+    row = A[0]
+    for s in range(W):
+        row[s] = 0.0
+    c = 0.0
+    for s in range(hi):
+        row[s + 2] = y[s]
+        c += y[s]
+    lost = 0
+    # Positive values that fell below TINY are tolerated with a gradient: each
+    # such value (and its error) is < TINY, so it changes Z by less than
+    # TINY * beta at that node, which the backward pass bounds (err below).
+    nlost = np.zeros(Tn if want_grad else 1, dtype=np.int64)
+    csum = np.empty(Tn if want_grad else 1, dtype=np.float64)
+    for t in range(1, Tn):
+        if not (c > TINY and c < np.inf) or (lost != 0 and not want_grad):
+            return False, 0.0
+        if want_grad:
+            nlost[t - 1] = lost
+            csum[t - 1] = c
+        logk += np.log(c)
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        m = _pemit(lp, base + t * st, lab, lse[t], y, lo, hi)
+        logk += m
+        prev = A[(t - 1) if want_grad else ((t - 1) & 1)]
+        cur = A[t if want_grad else (t & 1)]
+        c, lost = _palpha_step(prev, cur, skp, y, lo, hi, 1.0 / c)
+        # States above hi are unreachable yet: the next step reads two of them.
+        for s in range(hi, min(S, hi + 2)):
+            cur[s + 2] = 0.0
+        # and below lo the ping-pong rows keep stale values the next step may read
+        if not want_grad:
+            for s in range(max(0, lo - 2), lo):
+                cur[s + 2] = 0.0
+    if not (c > TINY and c < np.inf) or (lost != 0 and not want_grad):
+        return False, 0.0
+    if want_grad:
+        nlost[Tn - 1] = lost
+        csum[Tn - 1] = c
+    last = A[(Tn - 1) if want_grad else ((Tn - 1) & 1)]
+    pz = last[S + 1] + (last[S] if L > 0 else 0.0)
+    if not (pz > TINY and pz < np.inf) or not (logk > NEG_INF and logk < np.inf):
+        return False, 0.0
+    logz = logk + np.log(pz)
+    if not want_grad:
+        return True, logz
+
+    # beta' with two zero pads at the end; ping-pong between two vectors.
+    B = np.zeros((2, W), dtype=np.float64)
+    wv = np.zeros(W, dtype=np.float64)
+    beta = B[(Tn - 1) & 1]
+    beta[S - 1] = 1.0
+    cb = 1.0
+    if L > 0:
+        beta[S - 2] = 1.0
+        cb = 2.0
+    occ = np.empty(S, dtype=np.float64)
+    # err: bound on |Z error| / Z from the values lost below TINY, alpha's
+    # (TINY * sum beta per lost node) and beta's (TINY * sum alpha).
+    err = 0.0
+    lostb = 0
+    for t in range(Tn - 1, -1, -1):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        beta = B[t & 1]
+        arow = A[t]
+        a_s = arow[lo + 2 : hi + 2]
+        b_s = beta[lo:hi]
+        o_s = occ[lo:hi]
+        d = 0.0
+        for i in range(o_s.size):
+            v = a_s[i] * b_s[i]
+            o_s[i] = v
+            d += v
+        if not (d > TINY and d < np.inf):
+            return False, 0.0
+        if nlost[t] != 0 or lostb != 0:
+            err += (nlost[t] * cb + lostb * csum[t]) * TINY / d
+            if not (err < 1e-17):
+                return False, 0.0
+        f = gscale / d
+        for i in range(o_s.size):
+            o_s[i] *= f
+        rb = base + t * st
+        gr = grad[gbase + t * gst : gbase + t * gst + C]
+        if from_logits:
+            xr = lp[rb : rb + C]
+            lt = lse[t]
+            for c_ in range(C):
+                gr[c_] = fexp(np.float64(xr[c_]) - lt) * gscale
+        else:
+            for c_ in range(C):
+                gr[c_] = 0.0
+        gr[blank] -= _blank_sum(occ, lo, hi)
+        for s in range(lo | 1, hi, 2):
+            gr[lab[s]] -= occ[s]
+        if t > 0:
+            _pemit(lp, rb, lab, lse[t], y, lo, hi)
+            w_s = wv[lo:hi]
+            y_s = y[lo:hi]
+            for i in range(w_s.size):
+                w_s[i] = b_s[i] * y_s[i]
+            lo1 = max(0, S - 2 * (Tn - t + 1))
+            hi1 = min(S, 2 * t)
+            cb, lostb = _pbeta_step(wv, B[(t - 1) & 1], skp, lo1, hi1, 1.0 / cb)
+            if not (cb > TINY and cb < np.inf):
+                return False, 0.0
+    _zero_rows(grad, gbase, gst, C, Tn, T)
+    return True, logz
+
+
 @kernel(parallel=True)
 def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logits,
              want_grad, gscale, grad, gst, gsn, logz):
@@ -331,5 +564,9 @@ def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logi
     for k in numba.prange(logz.size):
         n = rows[k]
         tg = targets[toff[k] : toff[k] + tlen[k]]
-        logz[k] = _job(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
-                       gscale[k], grad, n * gsn, gst)
+        done, lz = _job_prob(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                             gscale[k], grad, n * gsn, gst)
+        if not done:
+            lz = _job(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                      gscale[k], grad, n * gsn, gst)
+        logz[k] = lz
