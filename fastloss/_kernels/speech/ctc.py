@@ -325,11 +325,31 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
 # Probability space (scaled), tried first; the log-space _job is the fallback.
 # ---------------------------------------------------------------------------
 
-# A positive state value below this (after the per-step rescale) means the
-# scaled recursion is about to lose it to underflow: the job is redone in log
-# space.  2^-960 leaves ~60 binary orders of headroom above the subnormals for
-# the products with emission ratios and rescale factors.
-TINY = 1.0e-289
+# Flush threshold of the scaled recursion (2^-1000 ~ 9e-302): stored alpha
+# and beta values are 0 or in [TINY, 3].  Products of two such values go
+# through _smul, which gives 0 instead of a subnormal, so no arithmetic ever
+# reaches the subnormal range (slow on x86: it made the recursion ~10x slower
+# on peaky input).  What a flush drops is bounded (see _job_prob) and checked
+# against Z.
+TINY = 2.0 ** -1000
+# Emissions exp(x) with x at or below this are stored as 0 (exp(-707) ~ 9e-308
+# is still a normal number; anything dropped is < 2^-1019).
+_X_FLUSH = -707.0
+# Largest bound on |Z error| / Z from flushes accepted (log space's own
+# rounding of a log Z ~ 1e4 in magnitude is ~1e-12 relative in Z).
+_ERR_MAX = 1e-14
+# Smallest per-frame normaliser d_t accepted (a flushed product is < 2^-1020,
+# so each is < 2^-70 of d_t).
+_D_MIN = 2.0 ** -950
+
+
+@kernel(inline=True)
+def _smul(x, y):
+    """x * y for x, y >= 0, or 0 when the product would be below 2^-1021
+    (decided from the exponent bits, so no subnormal is ever computed);
+    NaN and inf propagate."""
+    ok = (_f64_as_i64(x) >> 52) + (_f64_as_i64(y) >> 52) >= 1025
+    return (x if ok else 0.0) * y
 
 
 @kernel()
@@ -346,66 +366,123 @@ def _pemit(lp, rowbase, lab, off, y, lo, hi):
         m = maxnum(m, v)
         bad += v != v
     for i in range(ys.size):
-        ys[i] = fexp(ys[i] - m)
+        x = ys[i] - m
+        v = fexp(x)
+        ys[i] = v if x > _X_FLUSH else 0.0
     return m if bad == 0 else np.nan
 
 
 @kernel()
+def _pemit_row(lp, rowbase, C, lab, off, yrow, y, lo, hi):
+    """As :func:`_pemit` with m = the row's maximum, for C < S: C exps, then
+    y[s] = yrow[lab[s]] (one exp per class instead of one per state).  A NaN
+    in the row makes every y NaN (caught by the caller's sum check)."""
+    row = lp[rowbase : rowbase + C]
+    m = NEG_INF
+    bad = 0
+    for c in range(C):
+        v = np.float64(row[c])
+        m = maxnum(m, v)
+        bad += v != v
+    m = m - off if bad == 0 else np.nan
+    for c in range(C):
+        x = np.float64(row[c]) - off - m
+        v = fexp(x)
+        yrow[c] = v if x > _X_FLUSH else 0.0
+    if m != m:
+        for c in range(C):
+            yrow[c] = np.nan
+    labs = lab[lo:hi]
+    ys = y[lo:hi]
+    for i in range(labs.size):
+        ys[i] = yrow[labs[i]]
+    return m
+
+
+@kernel()
 def _palpha_step(prev, cur, skp, y, lo, hi, inv):
-    """cur[s+2] = (prev[s+2] + prev[s+1] + skp[s] prev[s]) * y[s] * inv on [lo, hi);
-    returns (sum of the new values, number of positive values lost below TINY)."""
+    """cur[s+2] = (prev[s+2] + prev[s+1] + skp[s] prev[s]) * inv * y[s] on
+    [lo, hi), results below TINY flushed to 0; returns (maximum, number of
+    states with incoming mass that were flushed)."""
     a2 = prev[lo:hi]
     a1 = prev[lo + 1 : hi + 1]
     a0 = prev[lo + 2 : hi + 2]
     sk = skp[lo:hi]
     ys = y[lo:hi]
     out = cur[lo + 2 : hi + 2]
-    acc = 0.0
+    mx = 0.0
     lost = 0
     for i in range(out.size):
-        comb = a0[i] + a1[i] + a2[i] * sk[i]
-        v = comb * (ys[i] * inv)
+        comb = (a0[i] + a1[i] + a2[i] * sk[i]) * inv
+        v = _smul(comb, ys[i])
+        small = v < TINY
+        v = 0.0 if small else v
         out[i] = v
-        acc += v
-        lost += (v < TINY) & (comb > 0.0)
-    return acc, lost
+        mx += v
+        lost += small & (comb > 0.0)
+    return mx, lost
 
 
 @kernel()
-def _pbeta_step(w, cur, skp, lo, hi, inv):
-    """cur[s] = (w[s] + w[s+1] + skp[s+2] w[s+2]) * inv on [lo, hi);
-    returns (sum, number of positive values lost below TINY)."""
+def _pweights(b, y, w, lo, hi, inv):
+    """w[s] = b[s] * inv * y[s] on [lo, hi) (0 instead of a subnormal);
+    returns the number of weights of positive b that came out 0."""
+    bs = b[lo:hi]
+    ys = y[lo:hi]
+    ws = w[lo:hi]
+    lost = 0
+    for i in range(ws.size):
+        v = _smul(bs[i] * inv, ys[i])
+        ws[i] = v
+        lost += (v == 0.0) & (bs[i] > 0.0)
+    return lost
+
+
+@kernel()
+def _pbeta_step(w, cur, skp, lo, hi):
+    """cur[s] = w[s] + w[s+1] + skp[s+2] w[s+2] on [lo, hi), results below
+    TINY flushed; returns (maximum, number of positive values flushed)."""
     w0 = w[lo:hi]
     w1 = w[lo + 1 : hi + 1]
     w2 = w[lo + 2 : hi + 2]
     sk = skp[lo + 2 : hi + 2]
     out = cur[lo:hi]
-    acc = 0.0
+    mx = 0.0
     lost = 0
     for i in range(out.size):
-        comb = w0[i] + w1[i] + w2[i] * sk[i]
-        v = comb * inv
+        v = w0[i] + w1[i] + w2[i] * sk[i]
+        small = v < TINY
+        lost += small & (v > 0.0)
+        v = 0.0 if small else v
         out[i] = v
-        acc += v
-        lost += (v < TINY) & (comb > 0.0)
-    return acc, lost
+        mx += v
+    return mx, lost
 
 
 @kernel()
 def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad, gbase, gst):
     """-> (done, log Z): the job in scaled probability space (Graves 2006).
 
-    ``done`` is False (and nothing must be trusted) when a positive alpha or
-    beta value would underflow, a needed input is NaN/inf, or the job is a
-    special case (empty input, impossible target): the caller then runs the
+    ``done`` is False (and nothing written may be trusted) for the special
+    cases (empty input, impossible target), NaN/inf input, a rescale sum
+    below TINY, or too much flushed (below): the caller then runs the
     log-space :func:`_job`, which handles every input.
 
-    alpha: ``A[t] = alpha_t / K_t``, ``A[t] = (A[t-1] combos) / c_{t-1} * y_t``
-    with ``y_t = exp(lp_t - m_t)`` (``m_t``: the window's maximum) and
-    ``c_t = sum A[t]``, so ``log K = sum m_t + sum log c_t`` in float64.
-    beta' is rescaled by its own sum at every step; the occupancy is
-    normalised per frame, ``gamma_t = A[t] B[t] / sum_s A[t] B[t]``, which is
-    exact because ``sum_s alpha_t(s) beta'_t(s) = Z`` for every t.
+    alpha: ``A[t] = alpha_t / K_t``, ``A[t] = (A[t-1] combos) * y_t / c_{t-1}``
+    with ``y_t = exp(lp_t - m_t)`` (``m_t``: a maximum of the row or window)
+    and ``c_t = max A[t]``, so ``log Z = sum m_t + sum_{t<Tn-1} log c_t +
+    log(A[Tn-1] final states)``, accumulated in float64.  beta' is rescaled by
+    its own maximum at every step; the occupancy is normalised per frame,
+    ``gamma_t = A[t] B[t] / d_t``, ``d_t = sum_s A[t] B[t]``, exact because
+    ``sum_s alpha_t(s) beta'_t(s) = Z`` for every t.
+
+    Flushes: every value a flush drops is < TINY in its frame's units, and
+    changes Z by at most that times the other recursion's value at the
+    flushed state (B[t](s) for alpha, A[t](s) for beta; a dropped beta weight
+    feeds 3 states, bounded by 3 max A[t]); the summed bound relative to Z (``err``, via ``d_t``) must stay
+    below _ERR_MAX, so flushing changes the loss or the occupancies by no
+    more than float64 rounding does.  Without a gradient (no beta) any flush of a
+    state with incoming mass sends the job to log space.
     """
     L = tg.size
     S = 2 * L + 1
@@ -434,53 +511,64 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
     for r in range(nrows):
         A[r, 0] = 0.0
         A[r, 1] = 0.0
-    y = np.empty(S, dtype=np.float64)
+    # Emissions y_t on the window: from one exp per class when C < S
+    # (recomputed by the backward pass: cheaper than storing Tn x S values),
+    # else gathered per state and kept for the backward pass.
+    by_row = C < S
+    Y = np.empty((Tn if (want_grad and not by_row) else 1, S), dtype=np.float64)
+    yrow = np.empty(C, dtype=np.float64)
+    nlost = np.zeros(Tn if want_grad else 1, dtype=np.int64)
+    csum = np.empty(Tn if want_grad else 1, dtype=np.float64)
 
     hi = min(S, 2)
-    m = _pemit(lp, base, lab, lse[0], y, 0, hi)
+    y = Y[0]
+    if by_row:
+        m = _pemit_row(lp, base, C, lab, lse[0], yrow, y, 0, hi)
+    else:
+        m = _pemit(lp, base, lab, lse[0], y, 0, hi)
     logk = m
     row = A[0]
     for s in range(W):
         row[s] = 0.0
     c = 0.0
     for s in range(hi):
-        row[s + 2] = y[s]
-        c += y[s]
-    lost = 0
-    # Positive values that fell below TINY are tolerated with a gradient: each
-    # such value (and its error) is < TINY, so it changes Z by less than
-    # TINY * beta at that node, which the backward pass bounds (err below).
-    nlost = np.zeros(Tn if want_grad else 1, dtype=np.int64)
-    csum = np.empty(Tn if want_grad else 1, dtype=np.float64)
+        v = y[s] if y[s] >= TINY else 0.0
+        row[s + 2] = v
+        c += v
+        nlost[0] += v == 0.0
+    if not want_grad and nlost[0] != 0:
+        return False, 0.0
     for t in range(1, Tn):
-        if not (c > TINY and c < np.inf) or (lost != 0 and not want_grad):
+        if not (c > 0.0 and c < np.inf):
             return False, 0.0
         if want_grad:
-            nlost[t - 1] = lost
             csum[t - 1] = c
         logk += np.log(c)
         lo = max(0, S - 2 * (Tn - t))
         hi = min(S, 2 * t + 2)
-        m = _pemit(lp, base + t * st, lab, lse[t], y, lo, hi)
+        y = Y[t if (want_grad and not by_row) else 0]
+        if by_row:
+            m = _pemit_row(lp, base + t * st, C, lab, lse[t], yrow, y, lo, hi)
+        else:
+            m = _pemit(lp, base + t * st, lab, lse[t], y, lo, hi)
         logk += m
         prev = A[(t - 1) if want_grad else ((t - 1) & 1)]
         cur = A[t if want_grad else (t & 1)]
         c, lost = _palpha_step(prev, cur, skp, y, lo, hi, 1.0 / c)
+        if lost != 0:
+            if not want_grad:
+                return False, 0.0
+            nlost[t] = lost
         # States above hi are unreachable yet: the next step reads two of them.
         for s in range(hi, min(S, hi + 2)):
             cur[s + 2] = 0.0
-        # and below lo the ping-pong rows keep stale values the next step may read
-        if not want_grad:
-            for s in range(max(0, lo - 2), lo):
-                cur[s + 2] = 0.0
-    if not (c > TINY and c < np.inf) or (lost != 0 and not want_grad):
+    if not (c > 0.0 and c < np.inf):
         return False, 0.0
     if want_grad:
-        nlost[Tn - 1] = lost
         csum[Tn - 1] = c
     last = A[(Tn - 1) if want_grad else ((Tn - 1) & 1)]
     pz = last[S + 1] + (last[S] if L > 0 else 0.0)
-    if not (pz > TINY and pz < np.inf) or not (logk > NEG_INF and logk < np.inf):
+    if not (pz > 0.0 and logk > NEG_INF and logk < np.inf):
         return False, 0.0
     logz = logk + np.log(pz)
     if not want_grad:
@@ -496,28 +584,35 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
         beta[S - 2] = 1.0
         cb = 2.0
     occ = np.empty(S, dtype=np.float64)
-    # err: bound on |Z error| / Z from the values lost below TINY, alpha's
-    # (TINY * sum beta per lost node) and beta's (TINY * sum alpha).
     err = 0.0
     lostb = 0
+    lostw = 0
     for t in range(Tn - 1, -1, -1):
         lo = max(0, S - 2 * (Tn - t))
         hi = min(S, 2 * t + 2)
         beta = B[t & 1]
-        arow = A[t]
-        a_s = arow[lo + 2 : hi + 2]
+        a_s = A[t][lo + 2 : hi + 2]
         b_s = beta[lo:hi]
         o_s = occ[lo:hi]
         d = 0.0
         for i in range(o_s.size):
-            v = a_s[i] * b_s[i]
+            v = _smul(a_s[i], b_s[i])
             o_s[i] = v
             d += v
-        if not (d > TINY and d < np.inf):
+        if not (d >= _D_MIN and d < np.inf):
             return False, 0.0
-        if nlost[t] != 0 or lostb != 0:
-            err += (nlost[t] * cb + lostb * csum[t]) * TINY / d
-            if not (err < 1e-17):
+        if nlost[t] != 0 or lostb != 0 or lostw != 0:
+            # A state whose alpha (beta) was flushed holds 0 in A[t] (B[t]):
+            # bound its loss by TINY times the other side's value there
+            # (zeros that were zero anyway only make the bound larger).
+            za = 0.0
+            zb = 0.0
+            for i in range(o_s.size):
+                za += b_s[i] if a_s[i] == 0.0 else 0.0
+                zb += a_s[i] if b_s[i] == 0.0 else 0.0
+            err += ((za if nlost[t] != 0 else 0.0) + (zb if lostb != 0 else 0.0)
+                    + 3.0 * lostw * csum[t]) * TINY / d
+            if not (err < _ERR_MAX):
                 return False, 0.0
         f = gscale / d
         for i in range(o_s.size):
@@ -536,15 +631,16 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
         for s in range(lo | 1, hi, 2):
             gr[lab[s]] -= occ[s]
         if t > 0:
-            _pemit(lp, rb, lab, lse[t], y, lo, hi)
-            w_s = wv[lo:hi]
-            y_s = y[lo:hi]
-            for i in range(w_s.size):
-                w_s[i] = b_s[i] * y_s[i]
+            if by_row:
+                y = Y[0]
+                _pemit_row(lp, rb, C, lab, lse[t], yrow, y, lo, hi)
+            else:
+                y = Y[t]
+            lostw = _pweights(beta, y, wv, lo, hi, 1.0 / cb)
             lo1 = max(0, S - 2 * (Tn - t + 1))
             hi1 = min(S, 2 * t)
-            cb, lostb = _pbeta_step(wv, B[(t - 1) & 1], skp, lo1, hi1, 1.0 / cb)
-            if not (cb > TINY and cb < np.inf):
+            cb, lostb = _pbeta_step(wv, B[(t - 1) & 1], skp, lo1, hi1)
+            if not (cb > 0.0 and cb < np.inf):
                 return False, 0.0
     _zero_rows(grad, gbase, gst, C, Tn, T)
     return True, logz
