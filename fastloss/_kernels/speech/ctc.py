@@ -646,6 +646,248 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
     return True, logz
 
 
+# ---------------------------------------------------------------------------
+# Extended range: for what the scaled path cannot take (peaky input).
+# ---------------------------------------------------------------------------
+
+# A value is m * 2^e, m a float64 (0 for zero), e an int64; zero is (0, _ZE).
+# Adding three values aligns them to the largest exponent with powers of two
+# built from bits, a product multiplies mantissas and adds exponents, so the
+# recursion needs no exp/log per state (log space needs two exps and a log
+# per state); the range is unlimited like log space's, the rounding that of
+# float64 products and sums.
+_ZE = -(1 << 40)
+
+
+@kernel(inline=True)
+def _pow2(d):
+    """2^d for an int64 d <= 1023; 0 below -1020 (never subnormal)."""
+    return _i64_as_f64((d + 1023) << 52) if d >= -1020 else 0.0
+
+
+@kernel(inline=True)
+def _xnorm(v, e):
+    """v * 2^e (v >= 0, a normal number or 0) -> (m in [1, 2), exponent), or (0, _ZE)."""
+    b = _f64_as_i64(v)
+    m = _i64_as_f64((b & _math._MANT_MASK) | _math._EXP_ONE)
+    z = v == 0.0
+    return (0.0 if z else m), (_ZE if z else e + ((b >> 52) - 1023))
+
+
+@kernel(inline=True)
+def _xexp(x):
+    """exp(x) as (m in [0.7, 1.42], e) for x < inf (or -inf -> (0, _ZE)):
+    the range reduction of ``_math.fexp`` without the final scaling."""
+    z = x < -1e15
+    xc = 0.0 if z else x
+    xc = xc if xc < 1e15 else 1e15
+    kf = np.floor(xc * _math._LOG2E + 0.5)
+    r = fma(-kf, _math._LN2_REM, fma(-kf, _math._LN2, xc))
+    return (0.0 if z else _math.exp_poly(r)), (_ZE if z else np.int64(kf))
+
+
+@kernel()
+def _xemit(lp, rowbase, C, lab, off, tm, te, yM, yE, lo, hi, by_row):
+    """Emissions exp(lp[rowbase + lab[s]] - off) on [lo, hi) as (yM, yE),
+    via a per-class table (tm, te) when ``by_row``; False on NaN or +inf in
+    what was read."""
+    bad = 0
+    if by_row:
+        row = lp[rowbase : rowbase + C]
+        for c in range(C):
+            x = np.float64(row[c]) - off
+            bad += not (x < np.inf)
+            tm[c], te[c] = _xexp(x)
+        labs = lab[lo:hi]
+        ym = yM[lo:hi]
+        ye = yE[lo:hi]
+        for i in range(labs.size):
+            ym[i] = tm[labs[i]]
+            ye[i] = te[labs[i]]
+    else:
+        labs = lab[lo:hi]
+        ym = yM[lo:hi]
+        ye = yE[lo:hi]
+        for i in range(labs.size):
+            x = np.float64(lp[rowbase + labs[i]]) - off
+            bad += not (x < np.inf)
+            ym[i], ye[i] = _xexp(x)
+    return bad == 0
+
+
+@kernel()
+def _xalpha_step(pM, pE, cM, cE, skp, yM, yE, lo, hi):
+    """(cM, cE)[s+2] = alpha_t(s) on [lo, hi) from alpha_{t-1} (padded by 2)."""
+    m2 = pM[lo:hi]
+    m1 = pM[lo + 1 : hi + 1]
+    m0 = pM[lo + 2 : hi + 2]
+    e2 = pE[lo:hi]
+    e1 = pE[lo + 1 : hi + 1]
+    e0 = pE[lo + 2 : hi + 2]
+    sk = skp[lo:hi]
+    ym = yM[lo:hi]
+    ye = yE[lo:hi]
+    om = cM[lo + 2 : hi + 2]
+    oe = cE[lo + 2 : hi + 2]
+    for i in range(om.size):
+        a = e0[i]
+        b = e1[i]
+        c = e2[i] if sk[i] > 0.0 else _ZE
+        mx = a if a > b else b
+        mx = mx if mx > c else c
+        v = m0[i] * _pow2(a - mx) + m1[i] * _pow2(b - mx) + (m2[i] * sk[i]) * _pow2(c - mx)
+        om[i], oe[i] = _xnorm(v * ym[i], mx + ye[i])
+
+
+@kernel()
+def _xbeta_step(wM, wE, cM, cE, skp, lo, hi):
+    """(cM, cE)[s] = beta'_{t-1}(s) on [lo, hi) from w = beta'_t y_t (read on [lo, hi + 2))."""
+    m0 = wM[lo:hi]
+    m1 = wM[lo + 1 : hi + 1]
+    m2 = wM[lo + 2 : hi + 2]
+    e0 = wE[lo:hi]
+    e1 = wE[lo + 1 : hi + 1]
+    e2 = wE[lo + 2 : hi + 2]
+    sk = skp[lo + 2 : hi + 2]
+    om = cM[lo:hi]
+    oe = cE[lo:hi]
+    for i in range(om.size):
+        a = e0[i]
+        b = e1[i]
+        c = e2[i] if sk[i] > 0.0 else _ZE
+        mx = a if a > b else b
+        mx = mx if mx > c else c
+        v = m0[i] * _pow2(a - mx) + m1[i] * _pow2(b - mx) + (m2[i] * sk[i]) * _pow2(c - mx)
+        om[i], oe[i] = _xnorm(v, mx)
+
+
+@kernel()
+def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad, gbase, gst):
+    """-> (done, log Z): the job in extended range (see _ZE); ``done`` is
+    False for the special cases and NaN/+inf input, which the log-space
+    :func:`_job` handles.  Same recursions and windows as :func:`_job`."""
+    L = tg.size
+    S = 2 * L + 1
+    repeats = 0
+    for j in range(1, L):
+        repeats += tg[j] == tg[j - 1]
+    if Tn == 0 or Tn < L + repeats:
+        return False, 0.0
+    lab = np.empty(S, dtype=np.int64)
+    skp = np.zeros(S + 2, dtype=np.float64)
+    for s in range(S):
+        lab[s] = blank
+    for j in range(L):
+        lab[2 * j + 1] = tg[j]
+        if j > 0 and tg[j] != tg[j - 1]:
+            skp[2 * j + 1] = 1.0
+    lse = np.zeros(Tn, dtype=np.float64)
+    if from_logits:
+        for t in range(Tn):
+            lse[t] = _row_lse(lp, base + t * st, C)
+
+    W = S + 2
+    nrows = Tn if want_grad else 2
+    AM = np.empty((nrows, W), dtype=np.float64)
+    AE = np.empty((nrows, W), dtype=np.int64)
+    for r in range(nrows):
+        AM[r, 0] = 0.0
+        AM[r, 1] = 0.0
+        AE[r, 0] = _ZE
+        AE[r, 1] = _ZE
+    by_row = C < S
+    tm = np.empty(C, dtype=np.float64)
+    te = np.empty(C, dtype=np.int64)
+    yM = np.empty(S, dtype=np.float64)
+    yE = np.empty(S, dtype=np.int64)
+
+    hi = min(S, 2)
+    if not _xemit(lp, base, C, lab, lse[0], tm, te, yM, yE, 0, hi, by_row):
+        return False, 0.0
+    for s in range(W):
+        AM[0, s] = 0.0
+        AE[0, s] = _ZE
+    for s in range(hi):
+        AM[0, s + 2], AE[0, s + 2] = _xnorm(yM[s], yE[s])
+    for t in range(1, Tn):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        if not _xemit(lp, base + t * st, C, lab, lse[t], tm, te, yM, yE, lo, hi, by_row):
+            return False, 0.0
+        r0 = (t - 1) if want_grad else ((t - 1) & 1)
+        r1 = t if want_grad else (t & 1)
+        _xalpha_step(AM[r0], AE[r0], AM[r1], AE[r1], skp, yM, yE, lo, hi)
+        for s in range(hi, min(S, hi + 2)):
+            AM[r1, s + 2] = 0.0
+            AE[r1, s + 2] = _ZE
+    r1 = (Tn - 1) if want_grad else ((Tn - 1) & 1)
+    a = AE[r1, S + 1]
+    b = AE[r1, S] if L > 0 else _ZE
+    mx = a if a > b else b
+    zv = AM[r1, S + 1] * _pow2(a - mx) + (AM[r1, S] * _pow2(b - mx) if L > 0 else 0.0)
+    if not (zv > 0.0):
+        # no path has a representable probability: only log space can tell
+        return False, 0.0
+    zM, zE = _xnorm(zv, mx)
+    logz = np.log(zM) + (np.float64(zE) * _math._LN2_HI + np.float64(zE) * _math._LN2_LO)
+    if not want_grad:
+        return True, logz
+
+    BM = np.zeros((2, W), dtype=np.float64)
+    BE = np.full((2, W), _ZE, dtype=np.int64)
+    wM = np.zeros(W, dtype=np.float64)
+    wE = np.full(W, _ZE, dtype=np.int64)
+    q = (Tn - 1) & 1
+    BM[q, S - 1] = 1.0
+    BE[q, S - 1] = 0
+    if L > 0:
+        BM[q, S - 2] = 1.0
+        BE[q, S - 2] = 0
+    occ = np.empty(S, dtype=np.float64)
+    izm = 1.0 / zM
+    for t in range(Tn - 1, -1, -1):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        q = t & 1
+        am = AM[t][lo + 2 : hi + 2]
+        ae = AE[t][lo + 2 : hi + 2]
+        bm = BM[q][lo:hi]
+        be = BE[q][lo:hi]
+        o_s = occ[lo:hi]
+        f = izm * gscale
+        for i in range(o_s.size):
+            # occupancies below 2^-960 are 0 (no subnormal product)
+            d = ae[i] + be[i] - zE
+            o_s[i] = (am[i] * bm[i] * f) * (_pow2(d) if d >= -960 else 0.0)
+        rb = base + t * st
+        gr = grad[gbase + t * gst : gbase + t * gst + C]
+        if from_logits:
+            xr = lp[rb : rb + C]
+            lt = lse[t]
+            for c in range(C):
+                gr[c] = fexp(np.float64(xr[c]) - lt) * gscale
+        else:
+            for c in range(C):
+                gr[c] = 0.0
+        gr[blank] -= _blank_sum(occ, lo, hi)
+        for s in range(lo | 1, hi, 2):
+            gr[lab[s]] -= occ[s]
+        if t > 0:
+            _xemit(lp, rb, C, lab, lse[t], tm, te, yM, yE, lo, hi, by_row)
+            wm = wM[lo:hi]
+            we = wE[lo:hi]
+            ym = yM[lo:hi]
+            ye = yE[lo:hi]
+            for i in range(wm.size):
+                wm[i] = bm[i] * ym[i]
+                we[i] = be[i] + ye[i]
+            lo1 = max(0, S - 2 * (Tn - t + 1))
+            hi1 = min(S, 2 * t)
+            _xbeta_step(wM, wE, BM[1 - q], BE[1 - q], skp, lo1, hi1)
+    _zero_rows(grad, gbase, gst, C, Tn, T)
+    return True, logz
+
+
 @kernel(parallel=True)
 def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logits,
              want_grad, gscale, grad, gst, gsn, logz):
@@ -662,6 +904,9 @@ def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logi
         tg = targets[toff[k] : toff[k] + tlen[k]]
         done, lz = _job_prob(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
                              gscale[k], grad, n * gsn, gst)
+        if not done:
+            done, lz = _job_ext(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                                gscale[k], grad, n * gsn, gst)
         if not done:
             lz = _job(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
                       gscale[k], grad, n * gsn, gst)
