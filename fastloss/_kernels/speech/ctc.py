@@ -657,6 +657,8 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
 # per state); the range is unlimited like log space's, the rounding that of
 # float64 products and sums.
 _ZE = -(1 << 40)
+# Rows of alpha per recomputed segment in the extended-range backward pass.
+_XSEG = 32
 
 
 @kernel(inline=True)
@@ -771,7 +773,8 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
     repeats = 0
     for j in range(1, L):
         repeats += tg[j] == tg[j - 1]
-    if Tn == 0 or Tn < L + repeats:
+    # With C >= S the emissions cost an exp per state: log space is as fast.
+    if Tn == 0 or Tn < L + repeats or C >= S:
         return False, 0.0
     lab = np.empty(S, dtype=np.int64)
     skp = np.zeros(S + 2, dtype=np.float64)
@@ -787,15 +790,20 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
             lse[t] = _row_lse(lp, base + t * st, C)
 
     W = S + 2
-    nrows = Tn if want_grad else 2
-    AM = np.empty((nrows, W), dtype=np.float64)
-    AE = np.empty((nrows, W), dtype=np.int64)
-    for r in range(nrows):
+    # alpha: a ping-pong pair of rows; with a gradient, every _XSEG-th row is
+    # kept and the backward pass recomputes one segment at a time into SM/SE
+    # (which stay in cache): storing Tn x W values made the job memory-bound.
+    AM = np.empty((2, W), dtype=np.float64)
+    AE = np.empty((2, W), dtype=np.int64)
+    for r in range(2):
         AM[r, 0] = 0.0
         AM[r, 1] = 0.0
         AE[r, 0] = _ZE
         AE[r, 1] = _ZE
-    by_row = C < S
+    ncp = (Tn + _XSEG - 1) // _XSEG if want_grad else 0
+    CM = np.empty((ncp, W), dtype=np.float64)
+    CE = np.empty((ncp, W), dtype=np.int64)
+    by_row = True  # C < S here
     tm = np.empty(C, dtype=np.float64)
     te = np.empty(C, dtype=np.int64)
     yM = np.empty(S, dtype=np.float64)
@@ -804,23 +812,29 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
     hi = min(S, 2)
     if not _xemit(lp, base, C, lab, lse[0], tm, te, yM, yE, 0, hi, by_row):
         return False, 0.0
-    for s in range(W):
+    for s in range(2, W):
         AM[0, s] = 0.0
         AE[0, s] = _ZE
     for s in range(hi):
         AM[0, s + 2], AE[0, s + 2] = _xnorm(yM[s], yE[s])
+    if want_grad:
+        CM[0, :] = AM[0]
+        CE[0, :] = AE[0]
     for t in range(1, Tn):
         lo = max(0, S - 2 * (Tn - t))
         hi = min(S, 2 * t + 2)
         if not _xemit(lp, base + t * st, C, lab, lse[t], tm, te, yM, yE, lo, hi, by_row):
             return False, 0.0
-        r0 = (t - 1) if want_grad else ((t - 1) & 1)
-        r1 = t if want_grad else (t & 1)
+        r0 = (t - 1) & 1
+        r1 = t & 1
         _xalpha_step(AM[r0], AE[r0], AM[r1], AE[r1], skp, yM, yE, lo, hi)
         for s in range(hi, min(S, hi + 2)):
             AM[r1, s + 2] = 0.0
             AE[r1, s + 2] = _ZE
-    r1 = (Tn - 1) if want_grad else ((Tn - 1) & 1)
+        if want_grad and t % _XSEG == 0:
+            CM[t // _XSEG, :] = AM[r1]
+            CE[t // _XSEG, :] = AE[r1]
+    r1 = (Tn - 1) & 1
     a = AE[r1, S + 1]
     b = AE[r1, S] if L > 0 else _ZE
     mx = a if a > b else b
@@ -833,6 +847,13 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
     if not want_grad:
         return True, logz
 
+    SM = np.empty((_XSEG, W), dtype=np.float64)
+    SE = np.empty((_XSEG, W), dtype=np.int64)
+    for r in range(_XSEG):
+        SM[r, 0] = 0.0
+        SM[r, 1] = 0.0
+        SE[r, 0] = _ZE
+        SE[r, 1] = _ZE
     BM = np.zeros((2, W), dtype=np.float64)
     BE = np.full((2, W), _ZE, dtype=np.int64)
     wM = np.zeros(W, dtype=np.float64)
@@ -848,9 +869,23 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
     for t in range(Tn - 1, -1, -1):
         lo = max(0, S - 2 * (Tn - t))
         hi = min(S, 2 * t + 2)
+        t0 = t - t % _XSEG
+        if t == Tn - 1 or t % _XSEG == _XSEG - 1:
+            # recompute alpha on the segment [t0, t]
+            SM[0, :] = CM[t0 // _XSEG]
+            SE[0, :] = CE[t0 // _XSEG]
+            for u in range(t0 + 1, t + 1):
+                lu = max(0, S - 2 * (Tn - u))
+                hu = min(S, 2 * u + 2)
+                _xemit(lp, base + u * st, C, lab, lse[u], tm, te, yM, yE, lu, hu, by_row)
+                k = u - t0
+                _xalpha_step(SM[k - 1], SE[k - 1], SM[k], SE[k], skp, yM, yE, lu, hu)
+                for s in range(hu, min(S, hu + 2)):
+                    SM[k, s + 2] = 0.0
+                    SE[k, s + 2] = _ZE
         q = t & 1
-        am = AM[t][lo + 2 : hi + 2]
-        ae = AE[t][lo + 2 : hi + 2]
+        am = SM[t - t0][lo + 2 : hi + 2]
+        ae = SE[t - t0][lo + 2 : hi + 2]
         bm = BM[q][lo:hi]
         be = BE[q][lo:hi]
         o_s = occ[lo:hi]
