@@ -227,8 +227,8 @@ def test_torch_peaky_long(rng):
 
 @pytest.mark.parametrize("scale", [1.0, 30.0])
 def test_torch_long_gradients_every_path(rng, scale):
-    # scale 1: the scaled probability-space path (it flushes values below
-    # 2^-1000 at this length, within its error bound); scale 30 (peaky): the
+    # scale 1: the scaled probability-space path (long enough for values to
+    # fall below its flush threshold, within its error bound); scale 30: the
     # extended-range path.  Loss (with and without the gradient pass) and
     # gradients vs torch, ours chained through log_softmax.
     T, N, C, L = 1500, 3, 10, 250
