@@ -1,4 +1,18 @@
-"""CTC forward-backward kernels (Graves et al. 2006), log space, float64.
+"""CTC forward-backward kernels (Graves et al. 2006), float64.
+
+Three exact recursions, tried per job in this order (``ctc_jobs``):
+
+1. :func:`_job_prob`, scaled probability space: no exp/log per state; declines
+   when values it would flush could change Z by more than 1e-14 relative
+   (peaky input), and for NaN/inf input and the special cases.
+2. :func:`_job_ext`, extended range (float64 mantissa, int64 exponent per
+   state): no exp/log per state, any range; declines NaN/inf input, the
+   special cases and ``C >= 2L+1``.
+3. :func:`_job`, log space (described below): handles every input.
+
+The choice depends only on the job's own data, so results do not depend on
+the thread count.  The log-space helpers below are shared with
+:mod:`fastloss._kernels.speech.align`.
 
 Layout of the work
 ------------------
@@ -655,8 +669,10 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
 # built from bits, a product multiplies mantissas and adds exponents, so the
 # recursion needs no exp/log per state (log space needs two exps and a log
 # per state); the range is unlimited like log space's, the rounding that of
-# float64 products and sums.
-_ZE = -(1 << 40)
+# float64 products and sums.  Exponents stay far from int64's range: inputs
+# with |log-prob| >= 1e6 (other than -inf) are declined (log space takes
+# them), so a frame adds less than 1.5e6 to an exponent.
+_ZE = -(1 << 60)
 # Rows of alpha per recomputed segment in the extended-range backward pass.
 _XSEG = 32
 
@@ -678,11 +694,11 @@ def _xnorm(v, e):
 
 @kernel(inline=True)
 def _xexp(x):
-    """exp(x) as (m in [0.7, 1.42], e) for x < inf (or -inf -> (0, _ZE)):
+    """exp(x) as (m in [0.7, 1.42], e) for |x| < 1e6 (or -inf -> (0, _ZE)):
     the range reduction of ``_math.fexp`` without the final scaling."""
-    z = x < -1e15
+    z = x < -1e6
     xc = 0.0 if z else x
-    xc = xc if xc < 1e15 else 1e15
+    xc = xc if xc < 1e6 else 1e6
     kf = np.floor(xc * _math._LOG2E + 0.5)
     r = fma(-kf, _math._LN2_REM, fma(-kf, _math._LN2, xc))
     return (0.0 if z else _math.exp_poly(r)), (_ZE if z else np.int64(kf))
@@ -692,13 +708,13 @@ def _xexp(x):
 def _xemit(lp, rowbase, C, lab, off, tm, te, yM, yE, lo, hi, by_row):
     """Emissions exp(lp[rowbase + lab[s]] - off) on [lo, hi) as (yM, yE),
     via a per-class table (tm, te) when ``by_row``; False on NaN or +inf in
-    what was read."""
+    what was read, and on |values| >= 1e6 other than -inf."""
     bad = 0
     if by_row:
         row = lp[rowbase : rowbase + C]
         for c in range(C):
             x = np.float64(row[c]) - off
-            bad += not (x < np.inf)
+            bad += not (x < 1e6) or (x <= -1e6 and x > NEG_INF)
             tm[c], te[c] = _xexp(x)
         labs = lab[lo:hi]
         ym = yM[lo:hi]
@@ -712,7 +728,7 @@ def _xemit(lp, rowbase, C, lab, off, tm, te, yM, yE, lo, hi, by_row):
         ye = yE[lo:hi]
         for i in range(labs.size):
             x = np.float64(lp[rowbase + labs[i]]) - off
-            bad += not (x < np.inf)
+            bad += not (x < 1e6) or (x <= -1e6 and x > NEG_INF)
             ym[i], ye[i] = _xexp(x)
     return bad == 0
 
