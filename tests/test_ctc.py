@@ -225,12 +225,13 @@ def test_torch_peaky_long(rng):
     np.testing.assert_allclose(got, ref.numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("scale", [1.0, 30.0])
+@pytest.mark.parametrize("scale", [1.0, 3.0, 30.0])
 def test_torch_long_gradients_every_path(rng, scale):
     # scale 1: the scaled probability-space path (long enough for values to
-    # fall below its flush threshold, within its error bound); scale 30: the
-    # extended-range path.  Loss (with and without the gradient pass) and
-    # gradients vs torch, ours chained through log_softmax.
+    # fall below its flush threshold, within its error bound); scales 3 and
+    # 30 (peaky): the scaled path declines, the extended-range path runs.
+    # Loss (with and without the gradient pass) and gradients vs torch, ours
+    # chained through log_softmax.
     T, N, C, L = 1500, 3, 10, 250
     x = rng.standard_normal((T, N, C)) * scale
     tg = rng.integers(1, C, (N, L))
