@@ -865,6 +865,9 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
 
     SM = np.empty((_XSEG, W), dtype=np.float64)
     SE = np.empty((_XSEG, W), dtype=np.int64)
+    # the segment's emissions, reused by the backward pass
+    SyM = np.empty((_XSEG, S), dtype=np.float64)
+    SyE = np.empty((_XSEG, S), dtype=np.int64)
     for r in range(_XSEG):
         SM[r, 0] = 0.0
         SM[r, 1] = 0.0
@@ -890,12 +893,16 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
             # recompute alpha on the segment [t0, t]
             SM[0, :] = CM[t0 // _XSEG]
             SE[0, :] = CE[t0 // _XSEG]
+            if t0 > 0:
+                lu = max(0, S - 2 * (Tn - t0))
+                hu = min(S, 2 * t0 + 2)
+                _xemit(lp, base + t0 * st, C, lab, lse[t0], tm, te, SyM[0], SyE[0], lu, hu, by_row)
             for u in range(t0 + 1, t + 1):
                 lu = max(0, S - 2 * (Tn - u))
                 hu = min(S, 2 * u + 2)
-                _xemit(lp, base + u * st, C, lab, lse[u], tm, te, yM, yE, lu, hu, by_row)
                 k = u - t0
-                _xalpha_step(SM[k - 1], SE[k - 1], SM[k], SE[k], skp, yM, yE, lu, hu)
+                _xemit(lp, base + u * st, C, lab, lse[u], tm, te, SyM[k], SyE[k], lu, hu, by_row)
+                _xalpha_step(SM[k - 1], SE[k - 1], SM[k], SE[k], skp, SyM[k], SyE[k], lu, hu)
                 for s in range(hu, min(S, hu + 2)):
                     SM[k, s + 2] = 0.0
                     SE[k, s + 2] = _ZE
@@ -924,11 +931,10 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
         for s in range(lo | 1, hi, 2):
             gr[lab[s]] -= occ[s]
         if t > 0:
-            _xemit(lp, rb, C, lab, lse[t], tm, te, yM, yE, lo, hi, by_row)
             wm = wM[lo:hi]
             we = wE[lo:hi]
-            ym = yM[lo:hi]
-            ye = yE[lo:hi]
+            ym = SyM[t - t0][lo:hi]
+            ye = SyE[t - t0][lo:hi]
             for i in range(wm.size):
                 wm[i] = bm[i] * ym[i]
                 we[i] = be[i] + ye[i]
