@@ -225,6 +225,29 @@ def test_torch_peaky_long(rng):
     np.testing.assert_allclose(got, ref.numpy(), rtol=1e-10)
 
 
+@pytest.mark.parametrize("scale", [1.0, 3.0, 30.0])
+def test_torch_long_gradients_every_path(rng, scale):
+    # scale 1: the scaled probability-space path (long enough for values to
+    # fall below its flush threshold, within its error bound); scales 3 and
+    # 30 (peaky): the scaled path declines, the extended-range path runs.
+    # Loss (with and without the gradient pass) and gradients vs torch, ours
+    # chained through log_softmax.
+    T, N, C, L = 1500, 3, 10, 250
+    x = rng.standard_normal((T, N, C)) * scale
+    tg = rng.integers(1, C, (N, L))
+    il = np.array([T, T - 11, T])
+    tl = np.array([L, L - 5, L])
+    xt = torch.tensor(x, requires_grad=True)
+    ref = F.ctc_loss(xt.log_softmax(-1), torch.tensor(tg), torch.tensor(il), torch.tensor(tl), reduction="none")
+    ref.sum().backward()
+    lp = xt.detach().log_softmax(-1).numpy()
+    loss, g = fastloss.ctc_loss(lp, tg, il, tl, reduction="none", return_grad=True)
+    np.testing.assert_allclose(loss, ref.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(fastloss.ctc_loss(lp, tg, il, tl, reduction="none"), loss, rtol=1e-12)
+    dx = g - np.exp(lp) * g.sum(-1, keepdims=True)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-9)
+
+
 # --------------------------------------------------------------- errors
 
 

@@ -1,9 +1,10 @@
 """Connectionist temporal classification (CTC) loss, with true gradients.
 
 ``ctc_loss`` is a drop-in for ``torch.nn.functional.ctc_loss`` on NumPy
-arrays (and CPU tensors, read without a copy), computed by a log-space
-forward-backward over the blank-extended label sequence in float64,
-parallel over the batch.  See ``docs/ctc.md`` for the design and figures.
+arrays (and CPU tensors, read without a copy), computed by an exact
+forward-backward over the blank-extended label sequence in float64
+(scaled probability space, extended range or log space, whichever first
+represents the sample), parallel over the batch.  See ``docs/ctc.md`` for the design and figures.
 """
 from __future__ import annotations
 
@@ -233,9 +234,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, *, blank=0, redu
     .. math:: \ell_n = -\log \sum_{\pi \in \mathcal{B}^{-1}(y)} \prod_{t<T_n} p_t(\pi_t)
 
     where :math:`\mathcal{B}` removes repeats then blanks, and
-    :math:`\log p_t(c)` = ``log_probs[t, n, c]``.  Computed by a log-space
+    :math:`\log p_t(c)` = ``log_probs[t, n, c]``.  Computed by an exact
     forward-backward over the :math:`2L_n + 1` blank-extended states, in
-    float64, parallel over the batch; the per-time-step log-probabilities
+    float64 (scaled probability space, or extended range / log space where
+    the probabilities span more than float64's range), parallel over the batch; the per-time-step log-probabilities
     the recursion needs are gathered first, so the work is
     :math:`O(T (2L+1))` per sample, plus :math:`O(T C)` to write a gradient.
 

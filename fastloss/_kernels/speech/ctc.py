@@ -1,4 +1,18 @@
-"""CTC forward-backward kernels (Graves et al. 2006), log space, float64.
+"""CTC forward-backward kernels (Graves et al. 2006), float64.
+
+Three exact recursions, tried per job in this order (``ctc_jobs``):
+
+1. :func:`_job_prob`, scaled probability space: no exp/log per state; declines
+   when values it would flush could change Z by more than 1e-14 relative
+   (peaky input), and for NaN/inf input and the special cases.
+2. :func:`_job_ext`, extended range (float64 mantissa, int64 exponent per
+   state): no exp/log per state, any range; declines NaN/inf input, the
+   special cases and ``C >= 2L+1``.
+3. :func:`_job`, log space (described below): handles every input.
+
+The choice depends only on the job's own data, so results do not depend on
+the thread count.  The log-space helpers below are shared with
+:mod:`fastloss._kernels.speech.align`.
 
 Layout of the work
 ------------------
@@ -43,7 +57,7 @@ import numpy as np
 
 from ..._core.jit import kernel, numba
 from ..._core import math as _math
-from ..._core.math import _f64_as_i64, _i64_as_f64, fexp, fma
+from ..._core.math import _f64_as_i64, _i64_as_f64, fexp, fma, maxnum
 
 NEG_INF = -np.inf
 
@@ -283,7 +297,11 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
         b_s = beta[lo:hi]
         o_s = occ[lo:hi]
         for i in range(o_s.size):
-            o_s[i] = fexp(a_s[i] + b_s[i] - logz) * gscale
+            # occupancies below e^-700 are flushed to 0 (never subnormal:
+            # subnormal arithmetic made this loop ~4x slower on peaky input)
+            x = a_s[i] + b_s[i] - logz
+            v = _exp_neg(x) * gscale
+            o_s[i] = v if x > -700.0 else 0.0
         rb = base + t * st
         gr = grad[gbase + t * gst : gbase + t * gst + C]
         if from_logits:
@@ -317,6 +335,616 @@ def _job(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad
     return logz
 
 
+# ---------------------------------------------------------------------------
+# Probability space (scaled), tried first; the log-space _job is the fallback.
+# ---------------------------------------------------------------------------
+
+# Flush threshold of the scaled recursion (2^-1000 ~ 9e-302): stored alpha
+# and beta values are 0 or in [TINY, 3].  Products of two such values go
+# through _smul, which gives 0 instead of a subnormal, so no arithmetic ever
+# reaches the subnormal range (slow on x86: it made the recursion ~10x slower
+# on peaky input).  What a flush drops is bounded (see _job_prob) and checked
+# against Z.
+TINY = 2.0 ** -1000
+# Emissions exp(x) with x at or below this are stored as 0 (exp(-707) ~ 9e-308
+# is still a normal number; anything dropped is < 2^-1019).
+_X_FLUSH = -707.0
+# Largest bound on |Z error| / Z from flushes accepted (log space's own
+# rounding of a log Z ~ 1e4 in magnitude is ~1e-12 relative in Z).
+_ERR_MAX = 1e-14
+# Smallest per-frame normaliser d_t accepted (a flushed product is < 2^-1020,
+# so each is < 2^-70 of d_t).
+_D_MIN = 2.0 ** -950
+
+
+@kernel(inline=True)
+def _smul(x, y):
+    """x * y for x, y >= 0, or 0 when the product would be below 2^-1021
+    (decided from the exponent bits, so no subnormal is ever computed);
+    NaN and inf propagate."""
+    ok = (_f64_as_i64(x) >> 52) + (_f64_as_i64(y) >> 52) >= 1025
+    return (x if ok else 0.0) * y
+
+
+@kernel()
+def _pemit(lp, rowbase, lab, off, y, lo, hi):
+    """y[s] = exp(lp[rowbase + lab[s]] - off - m) on [lo, hi), m = the window's
+    maximum of ``lp[...] - off``; returns m (NaN when a needed value is NaN)."""
+    labs = lab[lo:hi]
+    ys = y[lo:hi]
+    m = NEG_INF
+    bad = 0
+    for i in range(labs.size):
+        v = np.float64(lp[rowbase + labs[i]]) - off
+        ys[i] = v
+        m = maxnum(m, v)
+        bad += v != v
+    for i in range(ys.size):
+        x = ys[i] - m
+        v = fexp(x)
+        ys[i] = v if x > _X_FLUSH else 0.0
+    return m if bad == 0 else np.nan
+
+
+@kernel()
+def _pemit_row(lp, rowbase, C, lab, off, yrow, y, lo, hi):
+    """As :func:`_pemit` with m = the row's maximum, for C < S: C exps, then
+    y[s] = yrow[lab[s]] (one exp per class instead of one per state).  A NaN
+    in the row makes every y NaN (caught by the caller's sum check)."""
+    row = lp[rowbase : rowbase + C]
+    m = NEG_INF
+    bad = 0
+    for c in range(C):
+        v = np.float64(row[c])
+        m = maxnum(m, v)
+        bad += v != v
+    m = m - off if bad == 0 else np.nan
+    for c in range(C):
+        x = np.float64(row[c]) - off - m
+        v = fexp(x)
+        yrow[c] = v if x > _X_FLUSH else 0.0
+    if m != m:
+        for c in range(C):
+            yrow[c] = np.nan
+    labs = lab[lo:hi]
+    ys = y[lo:hi]
+    for i in range(labs.size):
+        ys[i] = yrow[labs[i]]
+    return m
+
+
+@kernel()
+def _palpha_step(prev, cur, skp, y, lo, hi, inv):
+    """cur[s+2] = (prev[s+2] + prev[s+1] + skp[s] prev[s]) * inv * y[s] on
+    [lo, hi), results below TINY flushed to 0; returns (maximum, number of
+    states with incoming mass that were flushed)."""
+    a2 = prev[lo:hi]
+    a1 = prev[lo + 1 : hi + 1]
+    a0 = prev[lo + 2 : hi + 2]
+    sk = skp[lo:hi]
+    ys = y[lo:hi]
+    out = cur[lo + 2 : hi + 2]
+    mx = 0.0
+    lost = 0
+    for i in range(out.size):
+        comb = (a0[i] + a1[i] + a2[i] * sk[i]) * inv
+        v = _smul(comb, ys[i])
+        small = v < TINY
+        v = 0.0 if small else v
+        out[i] = v
+        mx += v
+        lost += small & (comb > 0.0)
+    return mx, lost
+
+
+@kernel()
+def _pweights(b, y, w, lo, hi, inv):
+    """w[s] = b[s] * inv * y[s] on [lo, hi) (0 instead of a subnormal);
+    returns the number of weights of positive b that came out 0."""
+    bs = b[lo:hi]
+    ys = y[lo:hi]
+    ws = w[lo:hi]
+    lost = 0
+    for i in range(ws.size):
+        v = _smul(bs[i] * inv, ys[i])
+        ws[i] = v
+        lost += (v == 0.0) & (bs[i] > 0.0)
+    return lost
+
+
+@kernel()
+def _pbeta_step(w, cur, skp, lo, hi):
+    """cur[s] = w[s] + w[s+1] + skp[s+2] w[s+2] on [lo, hi), results below
+    TINY flushed; returns (maximum, number of positive values flushed)."""
+    w0 = w[lo:hi]
+    w1 = w[lo + 1 : hi + 1]
+    w2 = w[lo + 2 : hi + 2]
+    sk = skp[lo + 2 : hi + 2]
+    out = cur[lo:hi]
+    mx = 0.0
+    lost = 0
+    for i in range(out.size):
+        v = w0[i] + w1[i] + w2[i] * sk[i]
+        small = v < TINY
+        lost += small & (v > 0.0)
+        v = 0.0 if small else v
+        out[i] = v
+        mx += v
+    return mx, lost
+
+
+@kernel()
+def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad, gbase, gst):
+    """-> (done, log Z): the job in scaled probability space (Graves 2006).
+
+    ``done`` is False (and nothing written may be trusted) for the special
+    cases (empty input, impossible target), NaN/inf input, a rescale sum
+    below TINY, or too much flushed (below): the caller then runs the
+    log-space :func:`_job`, which handles every input.
+
+    alpha: ``A[t] = alpha_t / K_t``, ``A[t] = (A[t-1] combos) * y_t / c_{t-1}``
+    with ``y_t = exp(lp_t - m_t)`` (``m_t``: a maximum of the row or window)
+    and ``c_t = max A[t]``, so ``log Z = sum m_t + sum_{t<Tn-1} log c_t +
+    log(A[Tn-1] final states)``, accumulated in float64.  beta' is rescaled by
+    its own maximum at every step; the occupancy is normalised per frame,
+    ``gamma_t = A[t] B[t] / d_t``, ``d_t = sum_s A[t] B[t]``, exact because
+    ``sum_s alpha_t(s) beta'_t(s) = Z`` for every t.
+
+    Flushes: every value a flush drops is < TINY in its frame's units, and
+    changes Z by at most that times the other recursion's value at the
+    flushed state (B[t](s) for alpha, A[t](s) for beta; a dropped beta weight
+    feeds 3 states, bounded by 3 max A[t]); the summed bound relative to Z (``err``, via ``d_t``) must stay
+    below _ERR_MAX, so flushing changes the loss or the occupancies by no
+    more than float64 rounding does.  Without a gradient (no beta) any flush of a
+    state with incoming mass sends the job to log space.
+    """
+    L = tg.size
+    S = 2 * L + 1
+    repeats = 0
+    for j in range(1, L):
+        repeats += tg[j] == tg[j - 1]
+    if Tn == 0 or Tn < L + repeats:
+        return False, 0.0
+    lab = np.empty(S, dtype=np.int64)
+    skp = np.zeros(S + 2, dtype=np.float64)
+    for s in range(S):
+        lab[s] = blank
+    for j in range(L):
+        lab[2 * j + 1] = tg[j]
+        if j > 0 and tg[j] != tg[j - 1]:
+            skp[2 * j + 1] = 1.0
+
+    lse = np.zeros(Tn, dtype=np.float64)
+    if from_logits:
+        for t in range(Tn):
+            lse[t] = _row_lse(lp, base + t * st, C)
+
+    W = S + 2
+    nrows = Tn if want_grad else 2
+    A = np.empty((nrows, W), dtype=np.float64)
+    for r in range(nrows):
+        A[r, 0] = 0.0
+        A[r, 1] = 0.0
+    # Emissions y_t on the window: from one exp per class when C < S
+    # (recomputed by the backward pass: cheaper than storing Tn x S values),
+    # else gathered per state and kept for the backward pass.
+    by_row = C < S
+    Y = np.empty((Tn if (want_grad and not by_row) else 1, S), dtype=np.float64)
+    yrow = np.empty(C, dtype=np.float64)
+    nlost = np.zeros(Tn if want_grad else 1, dtype=np.int64)
+    csum = np.empty(Tn if want_grad else 1, dtype=np.float64)
+
+    hi = min(S, 2)
+    y = Y[0]
+    if by_row:
+        m = _pemit_row(lp, base, C, lab, lse[0], yrow, y, 0, hi)
+    else:
+        m = _pemit(lp, base, lab, lse[0], y, 0, hi)
+    logk = m
+    row = A[0]
+    for s in range(W):
+        row[s] = 0.0
+    c = 0.0
+    for s in range(hi):
+        v = y[s] if y[s] >= TINY else 0.0
+        row[s + 2] = v
+        c += v
+        nlost[0] += v == 0.0
+    if not want_grad and nlost[0] != 0:
+        return False, 0.0
+    for t in range(1, Tn):
+        if not (c > 0.0 and c < np.inf):
+            return False, 0.0
+        if want_grad:
+            csum[t - 1] = c
+        logk += np.log(c)
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        y = Y[t if (want_grad and not by_row) else 0]
+        if by_row:
+            m = _pemit_row(lp, base + t * st, C, lab, lse[t], yrow, y, lo, hi)
+        else:
+            m = _pemit(lp, base + t * st, lab, lse[t], y, lo, hi)
+        logk += m
+        prev = A[(t - 1) if want_grad else ((t - 1) & 1)]
+        cur = A[t if want_grad else (t & 1)]
+        c, lost = _palpha_step(prev, cur, skp, y, lo, hi, 1.0 / c)
+        if lost != 0:
+            if not want_grad:
+                return False, 0.0
+            nlost[t] = lost
+        # States above hi are unreachable yet: the next step reads two of them.
+        for s in range(hi, min(S, hi + 2)):
+            cur[s + 2] = 0.0
+    if not (c > 0.0 and c < np.inf):
+        return False, 0.0
+    if want_grad:
+        csum[Tn - 1] = c
+    last = A[(Tn - 1) if want_grad else ((Tn - 1) & 1)]
+    pz = last[S + 1] + (last[S] if L > 0 else 0.0)
+    if not (pz > 0.0 and logk > NEG_INF and logk < np.inf):
+        return False, 0.0
+    logz = logk + np.log(pz)
+    if not want_grad:
+        return True, logz
+
+    # beta' with two zero pads at the end; ping-pong between two vectors.
+    B = np.zeros((2, W), dtype=np.float64)
+    wv = np.zeros(W, dtype=np.float64)
+    beta = B[(Tn - 1) & 1]
+    beta[S - 1] = 1.0
+    cb = 1.0
+    if L > 0:
+        beta[S - 2] = 1.0
+        cb = 2.0
+    occ = np.empty(S, dtype=np.float64)
+    err = 0.0
+    lostb = 0
+    lostw = 0
+    for t in range(Tn - 1, -1, -1):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        beta = B[t & 1]
+        a_s = A[t][lo + 2 : hi + 2]
+        b_s = beta[lo:hi]
+        o_s = occ[lo:hi]
+        d = 0.0
+        for i in range(o_s.size):
+            v = _smul(a_s[i], b_s[i])
+            o_s[i] = v
+            d += v
+        if not (d >= _D_MIN and d < np.inf):
+            return False, 0.0
+        if nlost[t] != 0 or lostb != 0 or lostw != 0:
+            # A state whose alpha (beta) was flushed holds 0 in A[t] (B[t]):
+            # bound its loss by TINY times the other side's value there
+            # (zeros that were zero anyway only make the bound larger).
+            za = 0.0
+            zb = 0.0
+            for i in range(o_s.size):
+                za += b_s[i] if a_s[i] == 0.0 else 0.0
+                zb += a_s[i] if b_s[i] == 0.0 else 0.0
+            err += ((za if nlost[t] != 0 else 0.0) + (zb if lostb != 0 else 0.0)
+                    + 3.0 * lostw * csum[t]) * TINY / d
+            if not (err < _ERR_MAX):
+                return False, 0.0
+        f = gscale / d
+        for i in range(o_s.size):
+            o_s[i] *= f
+        rb = base + t * st
+        gr = grad[gbase + t * gst : gbase + t * gst + C]
+        if from_logits:
+            xr = lp[rb : rb + C]
+            lt = lse[t]
+            for c_ in range(C):
+                gr[c_] = fexp(np.float64(xr[c_]) - lt) * gscale
+        else:
+            for c_ in range(C):
+                gr[c_] = 0.0
+        gr[blank] -= _blank_sum(occ, lo, hi)
+        for s in range(lo | 1, hi, 2):
+            gr[lab[s]] -= occ[s]
+        if t > 0:
+            if by_row:
+                y = Y[0]
+                _pemit_row(lp, rb, C, lab, lse[t], yrow, y, lo, hi)
+            else:
+                y = Y[t]
+            lostw = _pweights(beta, y, wv, lo, hi, 1.0 / cb)
+            lo1 = max(0, S - 2 * (Tn - t + 1))
+            hi1 = min(S, 2 * t)
+            cb, lostb = _pbeta_step(wv, B[(t - 1) & 1], skp, lo1, hi1)
+            if not (cb > 0.0 and cb < np.inf):
+                return False, 0.0
+    _zero_rows(grad, gbase, gst, C, Tn, T)
+    return True, logz
+
+
+# ---------------------------------------------------------------------------
+# Extended range: for what the scaled path cannot take (peaky input).
+# ---------------------------------------------------------------------------
+
+# A value is m * 2^e, m a float64 (0 for zero), e an int64; zero is (0, _ZE).
+# Adding three values aligns them to the largest exponent with powers of two
+# built from bits, a product multiplies mantissas and adds exponents, so the
+# recursion needs no exp/log per state (log space needs two exps and a log
+# per state); the range is unlimited like log space's, the rounding that of
+# float64 products and sums.  Exponents stay far from int64's range: inputs
+# with |log-prob| >= 1e6 (other than -inf) are declined (log space takes
+# them), so a frame adds less than 1.5e6 to an exponent.
+_ZE = -(1 << 60)
+# Rows of alpha per recomputed segment in the extended-range backward pass.
+_XSEG = 32
+
+
+@kernel(inline=True)
+def _pow2(d):
+    """2^d for an int64 d <= 1023; 0 below -1020 (never subnormal)."""
+    return _i64_as_f64((d + 1023) << 52) if d >= -1020 else 0.0
+
+
+@kernel(inline=True)
+def _xnorm(v, e):
+    """v * 2^e (v >= 0, a normal number or 0) -> (m in [1, 2), exponent), or (0, _ZE)."""
+    b = _f64_as_i64(v)
+    m = _i64_as_f64((b & _math._MANT_MASK) | _math._EXP_ONE)
+    z = v == 0.0
+    return (0.0 if z else m), (_ZE if z else e + ((b >> 52) - 1023))
+
+
+@kernel(inline=True)
+def _xexp(x):
+    """exp(x) as (m in [0.7, 1.42], e) for |x| < 1e6 (or -inf -> (0, _ZE)):
+    the range reduction of ``_math.fexp`` without the final scaling."""
+    z = x < -1e6
+    xc = 0.0 if z else x
+    xc = xc if xc < 1e6 else 1e6
+    kf = np.floor(xc * _math._LOG2E + 0.5)
+    r = fma(-kf, _math._LN2_REM, fma(-kf, _math._LN2, xc))
+    return (0.0 if z else _math.exp_poly(r)), (_ZE if z else np.int64(kf))
+
+
+@kernel()
+def _xemit(lp, rowbase, C, lab, off, tm, te, yM, yE, lo, hi, by_row):
+    """Emissions exp(lp[rowbase + lab[s]] - off) on [lo, hi) as (yM, yE),
+    via a per-class table (tm, te) when ``by_row``; False on NaN or +inf in
+    what was read, and on |values| >= 1e6 other than -inf."""
+    bad = 0
+    if by_row:
+        row = lp[rowbase : rowbase + C]
+        for c in range(C):
+            x = np.float64(row[c]) - off
+            bad += not (x < 1e6) or (x <= -1e6 and x > NEG_INF)
+            tm[c], te[c] = _xexp(x)
+        labs = lab[lo:hi]
+        ym = yM[lo:hi]
+        ye = yE[lo:hi]
+        for i in range(labs.size):
+            ym[i] = tm[labs[i]]
+            ye[i] = te[labs[i]]
+    else:
+        labs = lab[lo:hi]
+        ym = yM[lo:hi]
+        ye = yE[lo:hi]
+        for i in range(labs.size):
+            x = np.float64(lp[rowbase + labs[i]]) - off
+            bad += not (x < 1e6) or (x <= -1e6 and x > NEG_INF)
+            ym[i], ye[i] = _xexp(x)
+    return bad == 0
+
+
+@kernel()
+def _xalpha_step(pM, pE, cM, cE, skp, yM, yE, lo, hi):
+    """(cM, cE)[s+2] = alpha_t(s) on [lo, hi) from alpha_{t-1} (padded by 2)."""
+    m2 = pM[lo:hi]
+    m1 = pM[lo + 1 : hi + 1]
+    m0 = pM[lo + 2 : hi + 2]
+    e2 = pE[lo:hi]
+    e1 = pE[lo + 1 : hi + 1]
+    e0 = pE[lo + 2 : hi + 2]
+    sk = skp[lo:hi]
+    ym = yM[lo:hi]
+    ye = yE[lo:hi]
+    om = cM[lo + 2 : hi + 2]
+    oe = cE[lo + 2 : hi + 2]
+    for i in range(om.size):
+        a = e0[i]
+        b = e1[i]
+        c = e2[i] if sk[i] > 0.0 else _ZE
+        mx = a if a > b else b
+        mx = mx if mx > c else c
+        v = m0[i] * _pow2(a - mx) + m1[i] * _pow2(b - mx) + (m2[i] * sk[i]) * _pow2(c - mx)
+        om[i], oe[i] = _xnorm(v * ym[i], mx + ye[i])
+
+
+@kernel()
+def _xbeta_step(wM, wE, cM, cE, skp, lo, hi):
+    """(cM, cE)[s] = beta'_{t-1}(s) on [lo, hi) from w = beta'_t y_t (read on [lo, hi + 2))."""
+    m0 = wM[lo:hi]
+    m1 = wM[lo + 1 : hi + 1]
+    m2 = wM[lo + 2 : hi + 2]
+    e0 = wE[lo:hi]
+    e1 = wE[lo + 1 : hi + 1]
+    e2 = wE[lo + 2 : hi + 2]
+    sk = skp[lo + 2 : hi + 2]
+    om = cM[lo:hi]
+    oe = cE[lo:hi]
+    for i in range(om.size):
+        a = e0[i]
+        b = e1[i]
+        c = e2[i] if sk[i] > 0.0 else _ZE
+        mx = a if a > b else b
+        mx = mx if mx > c else c
+        v = m0[i] * _pow2(a - mx) + m1[i] * _pow2(b - mx) + (m2[i] * sk[i]) * _pow2(c - mx)
+        om[i], oe[i] = _xnorm(v, mx)
+
+
+@kernel()
+def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, grad, gbase, gst):
+    """-> (done, log Z): the job in extended range (see _ZE); ``done`` is
+    False for the special cases and NaN/+inf input, which the log-space
+    :func:`_job` handles.  Same recursions and windows as :func:`_job`."""
+    L = tg.size
+    S = 2 * L + 1
+    repeats = 0
+    for j in range(1, L):
+        repeats += tg[j] == tg[j - 1]
+    # With C >= S the emissions cost an exp per state: log space is as fast.
+    if Tn == 0 or Tn < L + repeats or C >= S:
+        return False, 0.0
+    lab = np.empty(S, dtype=np.int64)
+    skp = np.zeros(S + 2, dtype=np.float64)
+    for s in range(S):
+        lab[s] = blank
+    for j in range(L):
+        lab[2 * j + 1] = tg[j]
+        if j > 0 and tg[j] != tg[j - 1]:
+            skp[2 * j + 1] = 1.0
+    lse = np.zeros(Tn, dtype=np.float64)
+    if from_logits:
+        for t in range(Tn):
+            lse[t] = _row_lse(lp, base + t * st, C)
+
+    W = S + 2
+    # alpha: a ping-pong pair of rows; with a gradient, every _XSEG-th row is
+    # kept and the backward pass recomputes one segment at a time into SM/SE
+    # (which stay in cache): storing Tn x W values made the job memory-bound.
+    AM = np.empty((2, W), dtype=np.float64)
+    AE = np.empty((2, W), dtype=np.int64)
+    for r in range(2):
+        AM[r, 0] = 0.0
+        AM[r, 1] = 0.0
+        AE[r, 0] = _ZE
+        AE[r, 1] = _ZE
+    ncp = (Tn + _XSEG - 1) // _XSEG if want_grad else 0
+    CM = np.empty((ncp, W), dtype=np.float64)
+    CE = np.empty((ncp, W), dtype=np.int64)
+    by_row = True  # C < S here
+    tm = np.empty(C, dtype=np.float64)
+    te = np.empty(C, dtype=np.int64)
+    yM = np.empty(S, dtype=np.float64)
+    yE = np.empty(S, dtype=np.int64)
+
+    hi = min(S, 2)
+    if not _xemit(lp, base, C, lab, lse[0], tm, te, yM, yE, 0, hi, by_row):
+        return False, 0.0
+    for s in range(2, W):
+        AM[0, s] = 0.0
+        AE[0, s] = _ZE
+    for s in range(hi):
+        AM[0, s + 2], AE[0, s + 2] = _xnorm(yM[s], yE[s])
+    if want_grad:
+        CM[0, :] = AM[0]
+        CE[0, :] = AE[0]
+    for t in range(1, Tn):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        if not _xemit(lp, base + t * st, C, lab, lse[t], tm, te, yM, yE, lo, hi, by_row):
+            return False, 0.0
+        r0 = (t - 1) & 1
+        r1 = t & 1
+        _xalpha_step(AM[r0], AE[r0], AM[r1], AE[r1], skp, yM, yE, lo, hi)
+        for s in range(hi, min(S, hi + 2)):
+            AM[r1, s + 2] = 0.0
+            AE[r1, s + 2] = _ZE
+        if want_grad and t % _XSEG == 0:
+            CM[t // _XSEG, :] = AM[r1]
+            CE[t // _XSEG, :] = AE[r1]
+    r1 = (Tn - 1) & 1
+    a = AE[r1, S + 1]
+    b = AE[r1, S] if L > 0 else _ZE
+    mx = a if a > b else b
+    zv = AM[r1, S + 1] * _pow2(a - mx) + (AM[r1, S] * _pow2(b - mx) if L > 0 else 0.0)
+    if not (zv > 0.0):
+        # no path has a representable probability: only log space can tell
+        return False, 0.0
+    zM, zE = _xnorm(zv, mx)
+    logz = np.log(zM) + (np.float64(zE) * _math._LN2_HI + np.float64(zE) * _math._LN2_LO)
+    if not want_grad:
+        return True, logz
+
+    SM = np.empty((_XSEG, W), dtype=np.float64)
+    SE = np.empty((_XSEG, W), dtype=np.int64)
+    # the segment's emissions, reused by the backward pass
+    SyM = np.empty((_XSEG, S), dtype=np.float64)
+    SyE = np.empty((_XSEG, S), dtype=np.int64)
+    for r in range(_XSEG):
+        SM[r, 0] = 0.0
+        SM[r, 1] = 0.0
+        SE[r, 0] = _ZE
+        SE[r, 1] = _ZE
+    BM = np.zeros((2, W), dtype=np.float64)
+    BE = np.full((2, W), _ZE, dtype=np.int64)
+    wM = np.zeros(W, dtype=np.float64)
+    wE = np.full(W, _ZE, dtype=np.int64)
+    q = (Tn - 1) & 1
+    BM[q, S - 1] = 1.0
+    BE[q, S - 1] = 0
+    if L > 0:
+        BM[q, S - 2] = 1.0
+        BE[q, S - 2] = 0
+    occ = np.empty(S, dtype=np.float64)
+    izm = 1.0 / zM
+    for t in range(Tn - 1, -1, -1):
+        lo = max(0, S - 2 * (Tn - t))
+        hi = min(S, 2 * t + 2)
+        t0 = t - t % _XSEG
+        if t == Tn - 1 or t % _XSEG == _XSEG - 1:
+            # recompute alpha on the segment [t0, t]
+            SM[0, :] = CM[t0 // _XSEG]
+            SE[0, :] = CE[t0 // _XSEG]
+            if t0 > 0:
+                lu = max(0, S - 2 * (Tn - t0))
+                hu = min(S, 2 * t0 + 2)
+                _xemit(lp, base + t0 * st, C, lab, lse[t0], tm, te, SyM[0], SyE[0], lu, hu, by_row)
+            for u in range(t0 + 1, t + 1):
+                lu = max(0, S - 2 * (Tn - u))
+                hu = min(S, 2 * u + 2)
+                k = u - t0
+                _xemit(lp, base + u * st, C, lab, lse[u], tm, te, SyM[k], SyE[k], lu, hu, by_row)
+                _xalpha_step(SM[k - 1], SE[k - 1], SM[k], SE[k], skp, SyM[k], SyE[k], lu, hu)
+                for s in range(hu, min(S, hu + 2)):
+                    SM[k, s + 2] = 0.0
+                    SE[k, s + 2] = _ZE
+        q = t & 1
+        am = SM[t - t0][lo + 2 : hi + 2]
+        ae = SE[t - t0][lo + 2 : hi + 2]
+        bm = BM[q][lo:hi]
+        be = BE[q][lo:hi]
+        o_s = occ[lo:hi]
+        f = izm * gscale
+        for i in range(o_s.size):
+            # occupancies below 2^-960 are 0 (no subnormal product)
+            d = ae[i] + be[i] - zE
+            o_s[i] = (am[i] * bm[i] * f) * (_pow2(d) if d >= -960 else 0.0)
+        rb = base + t * st
+        gr = grad[gbase + t * gst : gbase + t * gst + C]
+        if from_logits:
+            xr = lp[rb : rb + C]
+            lt = lse[t]
+            for c in range(C):
+                gr[c] = fexp(np.float64(xr[c]) - lt) * gscale
+        else:
+            for c in range(C):
+                gr[c] = 0.0
+        gr[blank] -= _blank_sum(occ, lo, hi)
+        for s in range(lo | 1, hi, 2):
+            gr[lab[s]] -= occ[s]
+        if t > 0:
+            wm = wM[lo:hi]
+            we = wE[lo:hi]
+            ym = SyM[t - t0][lo:hi]
+            ye = SyE[t - t0][lo:hi]
+            for i in range(wm.size):
+                wm[i] = bm[i] * ym[i]
+                we[i] = be[i] + ye[i]
+            lo1 = max(0, S - 2 * (Tn - t + 1))
+            hi1 = min(S, 2 * t)
+            _xbeta_step(wM, wE, BM[1 - q], BE[1 - q], skp, lo1, hi1)
+    _zero_rows(grad, gbase, gst, C, Tn, T)
+    return True, logz
+
+
 @kernel(parallel=True)
 def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logits,
              want_grad, gscale, grad, gst, gsn, logz):
@@ -331,5 +959,12 @@ def ctc_jobs(lp, st, sn, C, T, targets, toff, tlen, rows, ilen, blank, from_logi
     for k in numba.prange(logz.size):
         n = rows[k]
         tg = targets[toff[k] : toff[k] + tlen[k]]
-        logz[k] = _job(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
-                       gscale[k], grad, n * gsn, gst)
+        done, lz = _job_prob(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                             gscale[k], grad, n * gsn, gst)
+        if not done:
+            done, lz = _job_ext(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                                gscale[k], grad, n * gsn, gst)
+        if not done:
+            lz = _job(lp, n * sn, st, C, tg, ilen[n], T, blank, from_logits, want_grad,
+                      gscale[k], grad, n * gsn, gst)
+        logz[k] = lz
