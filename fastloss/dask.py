@@ -239,6 +239,17 @@ def _state_task(spec, *blocks):
     return _update_task(spec.factory, spec.update, spec.update_kw, spec.names, spec.axes, *blocks)
 
 
+def _group_task(spec, *blocks):
+    """Several partitions (``len(spec.names)`` blocks each, in order) -> one
+    merged state: the first level of the tree fused with the partition
+    updates, so a worker runs one task for the partitions it holds."""
+    n = len(spec.names)
+    if not blocks:
+        return _state_task(spec)
+    states = [_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)]
+    return _merge_task(*states)
+
+
 class _Finish:
     """The finishing call's function and keyword arguments (opaque to Dask)."""
 
@@ -258,48 +269,118 @@ def _finish_spec_task(spec, state):
     return spec.fn(state, **spec.kwargs) if spec.fn is not None else state
 
 
-def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
-            name="fastloss"):
-    """Per-partition states, a merge tree, one finishing call: a Delayed.
+def _merge_finish_task(spec, *states):
+    """The root: the last merge and the finishing call in one task."""
+    return _finish_spec_task(spec, _merge_task(*states))
 
-    The graph is written directly (one task per partition, one per merge,
-    one to finish), all keys named from a token of the inputs and options."""
+
+def _group_finish_task(finish, spec, *blocks):
+    """A single leaf group is the whole tree: update, merge and finish."""
+    return _finish_spec_task(finish, _group_task(spec, *blocks))
+
+
+def _holders(deps):
+    """``{key: worker}`` for the input blocks already held in the memory of
+    the current ``distributed`` client's workers (persisted collections),
+    else ``{}``.  One ``who_has`` round trip to the scheduler; only a hint
+    for grouping partitions by worker (the result never depends on it)."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return {}
+    try:
+        from distributed import default_client, futures_of
+
+        client = default_client()
+    except (ImportError, ValueError):
+        return {}
+    if getattr(client, "asynchronous", False) or getattr(client, "status", "running") != "running":
+        return {}
+    futures = [f for d in deps for f in futures_of(d)]
+    if not futures:
+        return {}
+    try:
+        who = client.who_has(futures)
+    except Exception:  # a hint only: never fail a graph for it
+        return {}
+    return {key: sorted(ws)[0] for key, ws in dict(who).items() if ws}
+
+
+def _leaf_groups(parts, deps, k):
+    """Partitions (row indices) grouped for the leaf tasks.
+
+    Partitions whose blocks are persisted on the current cluster are grouped
+    by the worker holding their first input's block, up to ``k`` per task,
+    so that a worker reads its own blocks in few tasks and nothing moves
+    but the states (Dask's per-task cost, ~1 ms per task on a small
+    cluster, otherwise dominates a memory-bound loss).  Other partitions
+    (computed from their sources in this graph) keep one task each, so a
+    worker holds one partition at a time plus the state."""
+    rows = list(zip(*parts))
+    where = _holders(deps) if len(rows) > 1 else {}
+    by_worker: dict = {}
+    singles = []
+    for i, row in enumerate(rows):
+        w = next((where[key] for key in row if key in where), None)
+        if w is None:
+            singles.append([i])
+        else:
+            by_worker.setdefault(w, []).append(i)
+    groups = []
+    for w in sorted(by_worker):
+        idx = by_worker[w]
+        groups.extend(idx[j:j + k] for j in range(0, len(idx), k))
+    return groups + singles
+
+
+def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
+            name="fastloss", dtype=None):
+    """Per-partition states, a merge tree, one finishing call: a Delayed (a
+    0-d dask array with ``dtype=``).
+
+    The graph is written directly: one task per partition (or per group of
+    up to ``split_every`` partitions held by one worker, see
+    :func:`_leaf_groups`), one per merge, the finishing call fused into the
+    root; all keys named from a token of the inputs and options."""
     from dask.highlevelgraph import HighLevelGraph
 
     k = _check_split_every(split_every)
     parts, names, axes, deps = _partitions(inputs)
     spec = _Spec(factory, update, update_kw or {}, tuple(names), axes)
+    fin = _Finish(finish, finish_kw or {})
     # Unique per call (like dask.delayed(pure=False)): a result still held by
     # the cluster from an earlier identical call is never silently reused.
     # Several metrics in one dask.compute still share (and read once) the
     # input blocks.
     token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, parts, uuid.uuid4().hex)
     base = f"{name}-{token}"
+    out = (base,) if dtype is not None else base
     dsk = {}
-    keys = []
-    for i, row in enumerate(zip(*parts)):
-        key = (f"{base}-state", i)
-        dsk[key] = (_state_task, spec, *row)
-        keys.append(key)
-    if not keys:
-        dsk[(f"{base}-state", 0)] = (_state_task, spec)
-        keys.append((f"{base}-state", 0))
-    level = 0
-    while len(keys) > 1:
-        nxt = []
-        for i in range(0, len(keys), k):
-            key = (f"{base}-merge{level}", i // k)
-            dsk[key] = (_merge_task, *keys[i:i + k])
-            nxt.append(key)
-        keys = nxt
-        level += 1
-    dsk[base] = (_finish_spec_task, _Finish(finish, finish_kw or {}), keys[0])
+    groups = _leaf_groups(parts, deps, k)
+    if len(groups) <= 1:
+        blocks = [key for i in (groups[0] if groups else []) for key in (p[i] for p in parts)]
+        dsk[out] = (_group_finish_task, fin, spec, *blocks)
+    else:
+        keys = []
+        for g, idx in enumerate(groups):
+            key = (f"{base}-state", g)
+            blocks = [p[i] for i in idx for p in parts]
+            dsk[key] = (_state_task if len(idx) == 1 else _group_task, spec, *blocks)
+            keys.append(key)
+        level = 0
+        while len(keys) > k:
+            nxt = []
+            for i in range(0, len(keys), k):
+                key = (f"{base}-merge{level}", i // k)
+                dsk[key] = (_merge_task, *keys[i:i + k])
+                nxt.append(key)
+            keys = nxt
+            level += 1
+        dsk[out] = (_merge_finish_task, fin, *keys)
     graph = HighLevelGraph.from_collections(base, dsk, dependencies=deps)
-    return Delayed(base, graph)
-
-
-def _scalar(d: Delayed, dtype) -> da.Array:
-    return da.from_delayed(d, shape=(), dtype=dtype)
+    if dtype is None:
+        return Delayed(base, graph)
+    return da.Array(graph, base, chunks=(), dtype=dtype)
 
 
 def accumulate(factory, *collections, split_every=None, **update_kw):
@@ -440,13 +521,12 @@ def _make_loss(name):
         if reduction == "none":
             return _none(name, inputs, chunked, options, kind, dtype)
         update = functools.partial(_loss_update, tuple(chunked))
-        d = _reduce(
+        return _reduce(
             functools.partial(LossAccumulator, loss, **options), inputs, update=update,
             finish=_loss_finish,
             finish_kw={"reduction": reduction, "dtype": dtype.str, "rows": nrows},
-            split_every=split_every, name=f"fastloss-{name}",
+            split_every=split_every, name=f"fastloss-{name}", dtype=dtype,
         )
-        return _scalar(d, dtype)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = __name__
@@ -926,7 +1006,7 @@ entropy_score = _make_score("entropy_score", True)
 # ---------------------------------------------------------------- calibration
 
 
-def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, finish, finish_kw, name):
+def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, finish, finish_kw, name, dtype=None):
     if strategy != "uniform":
         raise ValueError(
             f"fastloss.dask computes calibration with strategy='uniform' (got {strategy!r}): quantile edges depend "
@@ -935,7 +1015,7 @@ def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every,
     factory = functools.partial(_st.CalibrationBins, n_bins, logits=logits)
     factory()
     return _reduce(factory, [(probs_or_logits, "probs_or_logits", 0), (labels, "labels", 0)], finish=finish,
-                   finish_kw=finish_kw, split_every=split_every, name=name)
+                   finish_kw=finish_kw, split_every=split_every, name=name, dtype=dtype)
 
 
 def expected_calibration_error(probs_or_logits, labels, *, n_bins=15, norm="l1", strategy="uniform", logits=False,
@@ -954,9 +1034,9 @@ def expected_calibration_error(probs_or_logits, labels, *, n_bins=15, norm="l1",
 
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
-    d = _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, _call,
-                     {"method": "expected_calibration_error", "kwargs": {"norm": norm}}, "fastloss-ece")
-    return _scalar(d, _float_dtype(getattr(probs_or_logits, "dtype", np.float64)))
+    return _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, _call,
+                        {"method": "expected_calibration_error", "kwargs": {"norm": norm}}, "fastloss-ece",
+                        dtype=_float_dtype(getattr(probs_or_logits, "dtype", np.float64)))
 
 
 def reliability_diagram(probs_or_logits, labels, *, n_bins=15, strategy="uniform", logits=False, split_every=None):

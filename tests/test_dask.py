@@ -414,8 +414,12 @@ def test_threaded_scheduler_under_each_layer():
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
+    from fastloss.bench.cases.dask import worker_env
+
+    # Workers import the fastloss under test (a checkout first on PYTHONPATH),
+    # not whatever the environment's install points at.
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=None, env=worker_env())
     c = distributed.Client(cluster)
     try:
         yield c
@@ -427,6 +431,36 @@ def client():
 def test_cluster_workers_are_processes(client):
     pids = set(client.run(os.getpid).values())
     assert len(pids) == 2 and os.getpid() not in pids
+    assert set(client.run(_fastloss_file).values()) == {_fastloss_file()}
+
+
+def _fastloss_file():
+    import fastloss
+
+    return os.path.abspath(fastloss.__file__)
+
+
+def test_cluster_groups_persisted_partitions_by_worker(client, rng):
+    """Persisted inputs: one leaf task per worker group of <= split_every
+    partitions (no data moved), same answer as the single-process call."""
+    from fastloss.dask import _leaf_groups, _partitions
+
+    x = da.from_array(rng.standard_normal(10_000), chunks=500)
+    t = da.from_array(rng.standard_normal(10_000), chunks=500)
+    x, t = client.persist([x, t])
+    distributed = pytest.importorskip("distributed")
+    distributed.wait([x, t])
+    parts, _, _, deps = _partitions([(x, "x", 0), (t, "t", 0)])
+    groups = _leaf_groups(parts, deps, 4)
+    assert sorted(i for g in groups for i in g) == list(range(20))
+    assert all(len(g) <= 4 for g in groups) and len(groups) < 20
+    where = client.who_has(x)
+    for g in groups:
+        assert len({where[parts[0][i]][0] for i in g}) == 1  # one worker per group
+    got = fd.huber_loss(x, t, split_every=4).compute()
+    assert rel(got, fastloss.huber_loss(x.compute(), t.compute())) < 1e-12
+    auc = fd.roc_auc(t > 0, x, split_every=4).compute()
+    assert auc == fastloss.roc_auc(t.compute() > 0, x.compute())
 
 
 def test_cluster_memmap_inputs(client, tmp_path, rng):
