@@ -37,6 +37,7 @@ import uuid
 
 import dask
 import dask.array as da
+import dask.sizeof
 import numpy as np
 from dask.delayed import Delayed, delayed
 
@@ -73,6 +74,14 @@ def single_threaded_kernels():
             yield
     finally:
         numba.set_num_threads(prev)
+
+
+@dask.sizeof.sizeof.register(_st.Metric)
+def _sizeof_state(state) -> int:
+    """Bytes of a state for Dask's scheduler (its default, ``sys.getsizeof``,
+    sees ~50 bytes for any object: an exact curve of 200 MB looked free to
+    move, and tasks were placed and stolen away from their inputs)."""
+    return 200 + state.nbytes
 
 
 def _block(x):
@@ -223,16 +232,17 @@ class _Spec:
     """The static arguments of a partition task, in one object so that Dask
     never walks into them looking for keys or tasks."""
 
-    __slots__ = ("factory", "update", "update_kw", "names", "axes")
+    __slots__ = ("factory", "update", "update_kw", "names", "axes", "concat")
 
-    def __init__(self, factory, update, update_kw, names, axes):
+    def __init__(self, factory, update, update_kw, names, axes, concat=False):
         self.factory, self.update, self.update_kw, self.names, self.axes = factory, update, update_kw, names, axes
+        self.concat = concat  # a leaf group updates once with its partitions concatenated
 
     def __getstate__(self):
-        return (self.factory, self.update, self.update_kw, self.names, self.axes)
+        return (self.factory, self.update, self.update_kw, self.names, self.axes, self.concat)
 
     def __setstate__(self, state):
-        self.factory, self.update, self.update_kw, self.names, self.axes = state
+        self.factory, self.update, self.update_kw, self.names, self.axes, self.concat = state
 
 
 def _state_task(spec, *blocks):
@@ -246,6 +256,16 @@ def _group_task(spec, *blocks):
     n = len(spec.names)
     if not blocks:
         return _state_task(spec)
+    if spec.concat and len(blocks) > n:
+        # One update of the concatenated partitions (exact curves: one sort
+        # of the group's scores instead of a sort per partition and a merge).
+        cols = [[_block(b) for b in blocks[j::n]] for j in range(n)]
+        for j, col in enumerate(cols):
+            rows = [_nrows(b, spec.axes[j]) for b in col]
+            ref = [_nrows(b, spec.axes[0]) for b in cols[0]]
+            if rows != ref:
+                return _merge_task(*[_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)])
+        return _state_task(spec, *[np.concatenate(col, axis=spec.axes[j]) for j, col in enumerate(cols)])
     states = [_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)]
     return _merge_task(*states)
 
@@ -334,7 +354,7 @@ def _leaf_groups(parts, deps, k):
 
 
 def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
-            name="fastloss", dtype=None):
+            name="fastloss", dtype=None, concat=False):
     """Per-partition states, a merge tree, one finishing call: a Delayed (a
     0-d dask array with ``dtype=``).
 
@@ -346,7 +366,7 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
 
     k = _check_split_every(split_every)
     parts, names, axes, deps = _partitions(inputs)
-    spec = _Spec(factory, update, update_kw or {}, tuple(names), axes)
+    spec = _Spec(factory, update, update_kw or {}, tuple(names), axes, concat)
     fin = _Finish(finish, finish_kw or {})
     # Unique per call (like dask.delayed(pure=False)): a result still held by
     # the cluster from an earlier identical call is never silently reused.
@@ -794,8 +814,8 @@ class OvrCurves(_st.Metric):
 
 
 def _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range):
-    if method not in ("exact", "binned"):
-        raise ValueError(f"method must be 'exact' or 'binned', got {method!r}")
+    if method not in ("exact", "sort", "binned"):
+        raise ValueError(f"method must be 'exact', 'sort' or 'binned', got {method!r}")
     if method == "exact":
         factory = functools.partial(_st.ExactCurve, pos_label, max_state_bytes=max_state_bytes)
     else:
@@ -815,7 +835,7 @@ def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight,
     inputs = _label_inputs(y_true, y_score, sample_weight, ("y_true", "y_score"))
     if len(_shape(y_score)) == 2 and _shape(y_score)[1] > 1:
         if method != "exact":
-            raise ValueError("multi-class (N, C) scores take method='exact'")
+            raise ValueError(f"multi-class (N, C) scores take method='exact', got {method!r}")
         classes = np.arange(_shape(y_score)[1]) if labels is None else np.asarray(labels)
         if classes.ndim != 1 or classes.size != _shape(y_score)[1]:
             raise ValueError(f"labels must list the {_shape(y_score)[1]} classes of the y_score columns, got {labels!r}")
@@ -825,10 +845,201 @@ def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight,
                        split_every=split_every, name=f"fastloss-{metric}")
     if len(_shape(y_score)) != 1:
         raise ValueError(f"y_score must be (N,) (binary) or (N, C), got shape {_shape(y_score)}")
+    if method == "sort":
+        _curve_state(pos_label, "exact", max_state_bytes, num_thresholds, score_range)  # checks the options now
+        return _sorted_curve(metric, inputs, pos_label=pos_label, max_state_bytes=max_state_bytes,
+                             split_every=split_every, kwargs=kwargs, weighted=sample_weight is not None)
     factory = _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range)
     return _reduce(factory, inputs, update=_weighted_update if method == "exact" else _binned_update,
                    finish=_call, finish_kw={"method": metric, "kwargs": kwargs or {}},
-                   split_every=split_every, name=f"fastloss-{metric}")
+                   split_every=split_every, name=f"fastloss-{metric}", concat=method == "exact")
+
+
+# ---------------------------------------------------------------- exact curves by range partition ('sort')
+#
+# The tree merge of exact curve states ends in one task holding every
+# distinct score (up to the data's size), merged on one core.  The range-
+# partitioned plan cuts every leaf state at R - 1 splitters (quantiles of a
+# sample of the leaves' scores), merges bucket r of all the leaves in its own
+# task (R merges in parallel, each a 1/R share), and reads AUC and AP off
+# per-bucket sums with the totals of the buckets above/below as offsets: a
+# distributed sort of the distinct scores, with no task ever holding them all.
+
+#: Scores per leaf sampled per bucket to place the splitters.
+_SAMPLES_PER_BUCKET = 64
+#: Default number of buckets of the range-partitioned plan.
+SORT_BUCKETS = 4
+#: At most this many buckets (a bucket still over max_state_bytes raises).
+SORT_MAX_BUCKETS = 1024
+
+
+def _curve_sample(state, nbuckets):
+    """Evenly spaced distinct scores of a leaf state, each with the number of
+    distinct scores it stands for (input of the splitters)."""
+    u = state.scores
+    m = min(u.size, _SAMPLES_PER_BUCKET * nbuckets)
+    if m == 0:
+        return np.zeros(0), np.zeros(0)
+    return u[(np.arange(m) * u.size) // m], np.full(m, u.size / m)
+
+
+def _curve_splitters(nbuckets, *samples):
+    """Up to ``nbuckets - 1`` ascending distinct splitters: weighted quantiles
+    of the samples (bucket r holds the scores in ``[sp[r - 1], sp[r])``)."""
+    v = np.concatenate([s[0] for s in samples])
+    if v.size == 0:
+        return np.zeros(0)
+    w = np.concatenate([s[1] for s in samples])
+    order = np.argsort(v, kind="stable")
+    v, c = v[order], np.cumsum(w[order])
+    at = np.searchsorted(c, c[-1] * np.arange(1, nbuckets) / nbuckets)
+    return np.unique(v[np.minimum(at, v.size - 1)])
+
+
+def _curve_split(state, splitters, nbuckets):
+    """A leaf state cut at the splitters: ``nbuckets`` ExactCurves (views)."""
+    cut = np.r_[0, np.searchsorted(state.scores, splitters, side="left"), state.scores.size]
+    out = []
+    for r in range(nbuckets):
+        lo, hi = (cut[r], cut[r + 1]) if r + 1 < cut.size else (state.scores.size,) * 2
+        c = state.copy()
+        c.scores, c.pos, c.neg = state.scores[lo:hi], state.pos[lo:hi], state.neg[lo:hi]
+        out.append(c)
+    return tuple(out)
+
+
+def _curve_bucket(max_state_bytes, *pieces):
+    """Bucket r of every leaf merged (disjoint from the other buckets), and
+    its summary (computed here: a separate task could be moved to another
+    worker by Dask's work stealing, and the bucket with it)."""
+    out = _st.ExactCurve.merge_all(pieces) if len(pieces) > 1 else pieces[0].copy()
+    out.max_state_bytes = max_state_bytes
+    out._budget(out.scores.size)
+    return out, _curve_summary(out)
+
+
+def _curve_summary(c):
+    """Sums of one bucket: positive and negative weight, whether any is
+    non-zero, negative weights seen, and the two within-bucket Mann-Whitney
+    sums (positives over negatives below + ties / 2; negatives under the
+    positives above + ties / 2, the trapezoid form)."""
+    below = np.cumsum(c.neg) - c.neg
+    ptot = c.pos.sum()
+    above = ptot - np.cumsum(c.pos)
+    return np.array([ptot, c.neg.sum(), (c.pos != 0).any(), (c.neg != 0).any(), c.negative_weights,
+                     np.sum(c.pos * (below + 0.5 * c.neg)), np.sum(c.neg * (above + 0.5 * c.pos))])
+
+
+def _sorted_auc(*summaries):
+    s = np.array(summaries).reshape(-1, 7)  # buckets ascending
+    p_tot, n_tot = s[:, 0].sum(), s[:, 1].sum()
+    if not s[:, 2].any() or not s[:, 3].any() or p_tot * n_tot == 0:
+        import warnings
+
+        warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
+                      _st._m().UndefinedMetricWarning, stacklevel=2)
+        return math.nan
+    if s[:, 4].any():  # negative weights: the trapezoid of the ROC curve, as the single-process call
+        pos_above = s[:, 0].sum() - np.cumsum(s[:, 0])
+        return float((s[:, 6].sum() + np.sum(s[:, 1] * pos_above)) / (p_tot * n_tot))
+    neg_below = np.cumsum(s[:, 1]) - s[:, 1]
+    return float((s[:, 5].sum() + np.sum(s[:, 0] * neg_below)) / (p_tot * n_tot))
+
+
+def _curve_offsets(*summaries):
+    """Positive and negative weight of the buckets above each bucket."""
+    s = np.array(summaries).reshape(-1, 7)
+    return np.stack([s[::-1, 0].cumsum()[::-1] - s[:, 0], s[::-1, 1].cumsum()[::-1] - s[:, 1]], axis=1)
+
+
+def _ap_bucket(bucket, offsets, r):
+    """Sum over the bucket's distinct scores of positive weight x precision."""
+    c = bucket[0]
+    tp_above, fp_above = offsets[r]
+    tps = tp_above + np.cumsum(c.pos[::-1])
+    den = tps + fp_above + np.cumsum(c.neg[::-1])
+    prec = np.where(den != 0, tps / np.where(den != 0, den, 1.0), 0.0)
+    return float(np.sum(c.pos[::-1] * prec))
+
+
+def _sorted_ap(nbuckets, *args):
+    s = np.array(args[:nbuckets]).reshape(-1, 7)
+    if not s[:, 2].any():
+        import warnings
+
+        warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", UserWarning,
+                      stacklevel=2)
+        return 0.0
+    return float(max(0.0, sum(args[nbuckets:]) / s[:, 0].sum()))
+
+
+def _concat_buckets(method, kwargs, *buckets):
+    """The buckets side by side (ascending, disjoint): the whole state, for
+    the curves (their output is as large) and weighted AP."""
+    buckets = [b[0] for b in buckets]
+    out = buckets[0].copy()
+    out.max_state_bytes = None
+    out.scores, out.pos, out.neg = (np.concatenate([getattr(b, a) for b in buckets]) for a in ("scores", "pos", "neg"))
+    out.negative_weights = any(b.negative_weights for b in buckets)
+    out.score_dtype = next((b.score_dtype for b in buckets if b.score_dtype), "")
+    return _call(out, method=method, kwargs=kwargs)
+
+
+def _total_rows(inputs):
+    obj, _, axis = inputs[0]
+    n = _shape(obj)[axis] if len(_shape(obj)) > axis else math.nan
+    return n if isinstance(n, numbers.Integral) else None
+
+
+def _sorted_curve(metric, inputs, *, pos_label, max_state_bytes, split_every, kwargs, weighted, nbuckets=None):
+    """The range-partitioned exact plan (see above): a Delayed result."""
+    import operator
+
+    from dask.highlevelgraph import HighLevelGraph
+
+    k = _check_split_every(split_every)
+    parts, names, axes, deps = _partitions(inputs)
+    n = _total_rows(inputs)
+    if nbuckets is None:
+        nbuckets = SORT_BUCKETS
+        if n is not None and max_state_bytes:
+            nbuckets = min(max(nbuckets, -(-24 * n // max_state_bytes)), SORT_MAX_BUCKETS)
+    # Leaves are bounded by their partitions (no budget); each bucket by max_state_bytes.
+    spec = _Spec(functools.partial(_st.ExactCurve, pos_label), _weighted_update, {}, tuple(names), axes, True)
+    token = dask.base.tokenize(metric, pos_label, max_state_bytes, k, parts, kwargs, nbuckets, uuid.uuid4().hex)
+    base = f"fastloss-{metric}-sort-{token}"
+    dsk = {}
+    groups = _leaf_groups(parts, deps, k) or [[]]
+    leaves = []
+    for g, idx in enumerate(groups):
+        key = (f"{base}-leaf", g)
+        dsk[key] = (_group_task, spec, *[p[i] for i in idx for p in parts])
+        leaves.append(key)
+        dsk[(f"{base}-sample", g)] = (_curve_sample, key, nbuckets)
+    split_at = f"{base}-splitters"
+    dsk[split_at] = (_curve_splitters, nbuckets, *[(f"{base}-sample", g) for g in range(len(groups))])
+    for g, leaf in enumerate(leaves):
+        dsk[(f"{base}-split", g)] = (_curve_split, leaf, split_at, nbuckets)
+        for r in range(nbuckets):
+            dsk[(f"{base}-piece", g, r)] = (operator.getitem, (f"{base}-split", g), r)
+    buckets = []
+    for r in range(nbuckets):
+        key = (f"{base}-bucket", r)
+        dsk[key] = (_curve_bucket, max_state_bytes, *[(f"{base}-piece", g, r) for g in range(len(groups))])
+        buckets.append(key)
+        dsk[(f"{base}-summary", r)] = (operator.getitem, key, 1)
+    summaries = [(f"{base}-summary", r) for r in range(nbuckets)]
+    if metric == "roc_auc":
+        dsk[base] = (_sorted_auc, *summaries)
+    elif metric == "average_precision" and not weighted:
+        dsk[f"{base}-offsets"] = (_curve_offsets, *summaries)
+        for r, b in enumerate(buckets):
+            dsk[(f"{base}-ap", r)] = (_ap_bucket, b, f"{base}-offsets", r)
+        dsk[base] = (_sorted_ap, nbuckets, *summaries, *[(f"{base}-ap", r) for r in range(nbuckets)])
+    else:
+        dsk[base] = (_concat_buckets, metric, kwargs or {}, *buckets)
+    graph = HighLevelGraph.from_collections(base, dsk, dependencies=deps)
+    return Delayed(base, graph)
 
 
 def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weight=None, labels=None, pos_label=1,

@@ -510,3 +510,55 @@ def test_cluster_parquet_inputs(client, tmp_path, rng):
     refs = db.from_sequence(SENTS * 50, npartitions=4)
     hyps = db.from_sequence(HYPS * 50, npartitions=4)
     assert fd.error_rates(refs, hyps).compute() == fastloss.error_rates(SENTS * 50, HYPS * 50)
+
+
+# ---------------------------------------------------------------- method='sort'
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sort_method_equals_sklearn(clf, weighted):
+    """The range-partitioned plan (forced by a budget far below the data:
+    many buckets, ties across leaves) equals scikit-learn and the tree plan."""
+    skm = pytest.importorskip("sklearn.metrics")
+    y, s, w = clf
+    s = np.round(s, 2)  # ties within and across partitions and buckets
+    w = w if weighted else None
+    kw = {"sample_weight": None if w is None else chunked(w), "split_every": 2, "method": "sort",
+          "max_state_bytes": 24 * 30}
+    yd, sd = chunked(y), chunked(s)
+    auc, ap, roc, pr = dask.compute(
+        fd.roc_auc(yd, sd, **kw), fd.average_precision(yd, sd, **kw),
+        fd.roc_curve(yd, sd, **kw), fd.precision_recall_curve(yd, sd, **kw), **SYNC)
+    assert abs(auc - skm.roc_auc_score(y, s, sample_weight=w)) < 1e-12
+    assert abs(ap - skm.average_precision_score(y, s, sample_weight=w)) < 1e-12
+    if w is None:
+        assert auc == fastloss.roc_auc(y, s)  # integer counts: the same float
+    for got, want in zip(roc, skm.roc_curve(y, s, sample_weight=w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for got, want in zip(pr, skm.precision_recall_curve(y, s, sample_weight=w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(StateTooLargeError, match="method='sort'"):
+        fd.roc_auc(yd, sd, max_state_bytes=24 * 30).compute(**SYNC)  # the tree's root would hold them all
+
+
+def test_sort_method_edge_cases(rng):
+    skm = pytest.importorskip("sklearn.metrics")
+    y = (rng.random(400) < 0.4).astype(int)
+    s = rng.random(400)
+    wn = rng.random(400) - 0.2  # negative weights: the trapezoid form, as the single-process call
+    got = fd.roc_auc(chunked(y, (100,) * 4), chunked(s, (100,) * 4), sample_weight=chunked(wn, (100,) * 4),
+                     method="sort").compute(**SYNC)
+    assert abs(got - fastloss.roc_auc(y, s, sample_weight=wn)) < 1e-12
+    got = fd.average_precision(chunked(y, (100,) * 4), chunked(s, (100,) * 4), sample_weight=chunked(wn, (100,) * 4),
+                               method="sort").compute(**SYNC)
+    assert abs(got - skm.average_precision_score(y, s, sample_weight=wn)) < 1e-12
+    with pytest.warns(UserWarning, match="Only one class"):
+        assert np.isnan(fd.roc_auc(np.zeros(10, int), np.arange(10.0), method="sort").compute(**SYNC))
+    with pytest.warns(UserWarning, match="No positive class"):
+        assert fd.average_precision(np.zeros(10, int), np.arange(10.0), method="sort").compute(**SYNC) == 0.0
+    one = fd.roc_auc(np.array([0, 1, 1]), np.array([0.5, 0.5, 0.5]), method="sort").compute(**SYNC)
+    assert one == skm.roc_auc_score([0, 1, 1], [0.5, 0.5, 0.5])  # one distinct score: empty buckets
+    with pytest.raises(ValueError, match="method='exact'"):
+        fd.roc_auc(y, np.c_[s, 1 - s], method="sort")
+    with pytest.raises(ValueError, match="method must be"):
+        fd.roc_auc(y, s, method="radix")

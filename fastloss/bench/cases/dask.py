@@ -27,6 +27,9 @@ import numpy as np
 from . import Case, Shape, optional
 
 CHUNKS = 64
+#: Workers' MALLOC_TRIM_THRESHOLD_ (None: Dask's default, 64 KiB); set with
+#: the environment variable FASTLOSS_BENCH_TRIM.
+TRIM = None
 _state = {}
 
 
@@ -43,12 +46,22 @@ def worker_env() -> dict:
 
 
 def _client():
+    global TRIM
     if "client" not in _state:
+        import os
+
+        TRIM = os.environ.get("FASTLOSS_BENCH_TRIM", TRIM)
         import time
 
+        import dask
         import distributed
 
         t0 = time.perf_counter()
+        if TRIM is not None:
+            # glibc returns freed memory to the OS above this many bytes; Dask's
+            # nanny sets 64 KiB, so a worker page-faults every large array
+            # afresh (slow on these VMs); see docs/dask.md.
+            dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": TRIM})
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                            dashboard_address=None, env=worker_env())
         client = distributed.Client(cluster)
