@@ -619,8 +619,27 @@ del _name
 
 
 def _call(state, *, method, kwargs=None):
-    """``getattr(state, method)(**kwargs)`` (module level: pickles)."""
-    return getattr(state, method)(**(kwargs or {}))
+    """``getattr(state, method)(**kwargs)``, or ``method(state, **kwargs)``
+    for a module-level function (pickles by reference)."""
+    fn = method if callable(method) else getattr(state, method)
+    return fn(state, **(kwargs or {})) if callable(method) else fn(**(kwargs or {}))
+
+
+def _partial_auc(curve, *, max_fpr):
+    """Standardised partial AUC up to ``max_fpr`` (McClish), as
+    :func:`fastloss.roc_auc` and scikit-learn: the ROC curve cut at
+    ``max_fpr`` by linear interpolation."""
+    from fastloss.metrics.ranking import _trapezoid
+
+    fpr, tpr, _ = curve.roc_curve()
+    if fpr.size < 2 or not np.isfinite(fpr).all() or not np.isfinite(tpr).all():
+        return curve.roc_auc()  # one class only: nan with the single-process warning
+    stop = np.searchsorted(fpr, max_fpr, "right")
+    tpr = np.append(tpr[:stop], np.interp(max_fpr, [fpr[stop - 1], fpr[stop]], [tpr[stop - 1], tpr[stop]]))
+    fpr = np.append(fpr[:stop], max_fpr)
+    partial = _trapezoid(tpr, fpr)
+    min_area, max_area = 0.5 * max_fpr**2, max_fpr
+    return float(0.5 * (1 + (partial - min_area) / (max_area - min_area)))
 
 
 def _label_inputs(a, b, sample_weight, names=("y_true", "y_pred")):
@@ -813,6 +832,94 @@ class OvrCurves(_st.Metric):
         return sum(c.nbytes for c in self.curves) + self.flat.nbytes
 
 
+class OvoCurves(_st.Metric):
+    """One-vs-one exact curves of ``(N, C)`` probabilities (Hand & Till, as
+    scikit-learn's ``roc_auc_score(multi_class='ovo')``): for every pair of
+    columns (a, b), over the samples labelled ``classes[a]`` or
+    ``classes[b]``, the :class:`~fastloss.metrics.ExactCurve` of column a
+    (a positive) and of column b (b positive); and the count of each class.
+    State: about ``(C - 1) x`` that of one curve over all samples."""
+
+    _config = ("classes", "max_state_bytes")
+    _arrays = ("counts", "seen")
+
+    def __init__(self, classes, max_state_bytes=None):
+        self.classes = np.asarray(classes)
+        self.max_state_bytes = max_state_bytes
+        super().__init__()
+
+    def _init(self):
+        c = self.classes.size
+        self.counts = np.zeros(c, dtype=np.int64)
+        self.seen = self.classes[:0].copy()
+        self.curves = {(a, b): (_st.ExactCurve(1, max_state_bytes=self.max_state_bytes),
+                                _st.ExactCurve(1, max_state_bytes=self.max_state_bytes))
+                       for a in range(c) for b in range(a + 1, c)}
+
+    def update(self, y_true, y_score, *, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' "
+                             "must be None in this case.")
+        s = np.asarray(y_score)
+        y = np.asarray(y_true)
+        if s.ndim != 2 or s.shape[1] != self.classes.size:
+            raise ValueError(f"y_score must have shape (N, {self.classes.size}), got {s.shape}")
+        if s.shape[0] and not np.allclose(1, s.sum(axis=1)):
+            raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up "
+                             "to 1.0 over classes")
+        self.seen = np.union1d(self.seen, np.unique(y))
+        masks = [y == c for c in self.classes.tolist()]
+        self.counts += np.array([m.sum() for m in masks], dtype=np.int64)
+        for (a, b), (ca, cb) in self.curves.items():
+            ab = masks[a] | masks[b]
+            if ab.any():
+                ca.update(masks[a][ab].astype(np.int8), np.ascontiguousarray(s[ab, a]))
+                cb.update(masks[b][ab].astype(np.int8), np.ascontiguousarray(s[ab, b]))
+        return self
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+    @classmethod
+    def merge_all(cls, metrics):
+        metrics = list(metrics)
+        out = metrics[0].copy()
+        out.counts = np.sum([m.counts for m in metrics], axis=0)
+        out.seen = functools.reduce(np.union1d, [m.seen for m in metrics])
+        out.curves = {pair: (_st.ExactCurve.merge_all([m.curves[pair][0] for m in metrics]),
+                             _st.ExactCurve.merge_all([m.curves[pair][1] for m in metrics]))
+                      for pair in out.curves}
+        return out
+
+    def _merge(self, other):
+        merged = type(self).merge_all([self, other])
+        self.counts, self.seen, self.curves = merged.counts, merged.seen, merged.curves
+
+    def result(self, average="macro"):
+        """Macro (or ``'weighted'`` by the pair's share of the samples)
+        one-vs-one AUC over the pairs of classes present."""
+        extra = np.setdiff1d(self.seen, self.classes)
+        if extra.size:
+            raise ValueError(f"y_true contains labels not in 'labels' (the y_score columns): {extra[:10].tolist()}")
+        n = self.counts.sum()
+        present = np.flatnonzero(self.counts)
+        scores, prevalence = [], []
+        for i, a in enumerate(present):
+            for b in present[i + 1:]:
+                ca, cb = self.curves[(int(a), int(b))]
+                scores.append((ca.roc_auc() + cb.roc_auc()) / 2)
+                prevalence.append((self.counts[a] + self.counts[b]) / n)
+        weights = np.asarray(prevalence) if average == "weighted" else None
+        return float(np.average(np.asarray(scores, dtype=np.float64), weights=weights))
+
+    def to_state(self):
+        raise TypeError("OvoCurves carries two ExactCurves per pair of classes: send their to_state()")
+
+    @property
+    def nbytes(self):
+        return int(self.counts.nbytes + sum(a.nbytes + b.nbytes for a, b in self.curves.values()))
+
+
 def _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range):
     if method not in ("exact", "sort", "binned"):
         raise ValueError(f"method must be 'exact', 'sort' or 'binned', got {method!r}")
@@ -828,8 +935,21 @@ def _binned_update(acc, y, s, w=None):
     acc.update(y, s, w)
 
 
+def _ovx_classes(y_score, labels):
+    c = _shape(y_score)[1]
+    classes = np.arange(c) if labels is None else np.asarray(labels)
+    if classes.ndim != 1 or classes.size != c:
+        raise ValueError(f"labels must list the {c} classes of the y_score columns, got {labels!r}")
+    if labels is not None:
+        if np.unique(classes).size != classes.size:
+            raise ValueError("Parameter 'labels' must be unique")
+        if not np.array_equal(np.sort(classes), classes):
+            raise ValueError("Parameter 'labels' must be ordered")
+    return classes
+
+
 def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight, labels, method, max_state_bytes,
-                  num_thresholds, score_range, split_every, kwargs=None):
+                  num_thresholds, score_range, split_every, kwargs=None, finish_fn=None):
     if average not in ("macro", "weighted", "micro", None):
         raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
     inputs = _label_inputs(y_true, y_score, sample_weight, ("y_true", "y_score"))
@@ -847,11 +967,11 @@ def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight,
         raise ValueError(f"y_score must be (N,) (binary) or (N, C), got shape {_shape(y_score)}")
     if method == "sort":
         _curve_state(pos_label, "exact", max_state_bytes, num_thresholds, score_range)  # checks the options now
-        return _sorted_curve(metric, inputs, pos_label=pos_label, max_state_bytes=max_state_bytes,
+        return _sorted_curve(finish_fn or metric, inputs, pos_label=pos_label, max_state_bytes=max_state_bytes,
                              split_every=split_every, kwargs=kwargs, weighted=sample_weight is not None)
     factory = _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range)
     return _reduce(factory, inputs, update=_weighted_update if method == "exact" else _binned_update,
-                   finish=_call, finish_kw={"method": metric, "kwargs": kwargs or {}},
+                   finish=_call, finish_kw={"method": finish_fn or metric, "kwargs": kwargs or {}},
                    split_every=split_every, name=f"fastloss-{metric}", concat=method == "exact")
 
 
@@ -1007,7 +1127,7 @@ def _sorted_curve(metric, inputs, *, pos_label, max_state_bytes, split_every, kw
     # Leaves are bounded by their partitions (no budget); each bucket by max_state_bytes.
     spec = _Spec(functools.partial(_st.ExactCurve, pos_label), _weighted_update, {}, tuple(names), axes, True)
     token = dask.base.tokenize(metric, pos_label, max_state_bytes, k, parts, kwargs, nbuckets, uuid.uuid4().hex)
-    base = f"fastloss-{metric}-sort-{token}"
+    base = f"fastloss-{getattr(metric, '__name__', metric).lstrip('_')}-sort-{token}"
     dsk = {}
     groups = _leaf_groups(parts, deps, k) or [[]]
     leaves = []
@@ -1069,10 +1189,37 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     >>> fd.roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).compute()
     0.75
     """
-    if multi_class != "ovr":
-        raise NotImplementedError(f"fastloss.dask.roc_auc supports multi_class='ovr', got {multi_class!r}")
-    if max_fpr is not None and max_fpr != 1:
-        raise NotImplementedError("fastloss.dask.roc_auc does not take max_fpr; use roc_curve() and integrate")
+    multiclass = len(_shape(y_score)) == 2 and _shape(y_score)[1] > 1
+    if multiclass and multi_class == "ovo" and sample_weight is not None:  # checked first, as scikit-learn
+        raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' must be "
+                         "None in this case.")
+    if multiclass and max_fpr is not None and max_fpr != 1:
+        raise ValueError("Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to "
+                         f"`None`, received `max_fpr={max_fpr}` instead")
+    if multiclass and multi_class not in ("ovo", "ovr"):
+        raise ValueError(f"multi_class must be in ('ovo', 'ovr') for multiclass ROC AUC, got {multi_class!r}")
+    if multiclass and multi_class == "ovo":
+        if average not in ("macro", "weighted", None):
+            raise ValueError(f"average must be one of ('macro', 'weighted', None) for multiclass problems, got {average!r}")
+        if average is None:
+            raise NotImplementedError("average=None is not implemented for multi_class='ovo'.")
+        if method != "exact":
+            raise ValueError(f"multi-class (N, C) scores take method='exact', got {method!r}")
+        classes = _ovx_classes(y_score, labels)
+        factory = functools.partial(OvoCurves, classes, max_state_bytes)
+        return _reduce(factory, _label_inputs(y_true, y_score, None, ("y_true", "y_score")), update=_weighted_update,
+                       finish=_call, finish_kw={"method": "result", "kwargs": {"average": average}},
+                       split_every=split_every, name="fastloss-roc_auc-ovo")
+    if not multiclass and max_fpr is not None and max_fpr != 1:
+        from fastloss._core import checks as _checks
+
+        mf = _checks.check_scalar(max_fpr, "max_fpr", low=0.0, high=1.0, low_open=True)
+        if method == "binned":
+            raise ValueError("max_fpr takes method='exact' or 'sort' (the ROC curve up to max_fpr)")
+        return _curve_metric("roc_curve", y_true, y_score, average="macro", pos_label=pos_label,
+                             sample_weight=sample_weight, labels=None, method=method, max_state_bytes=max_state_bytes,
+                             num_thresholds=num_thresholds, score_range=score_range, split_every=split_every,
+                             kwargs={"max_fpr": mf}, finish_fn=_partial_auc)
     return _curve_metric("roc_auc", y_true, y_score, average=average, pos_label=pos_label,
                          sample_weight=sample_weight, labels=labels, method=method, max_state_bytes=max_state_bytes,
                          num_thresholds=num_thresholds, score_range=score_range, split_every=split_every)
@@ -1337,5 +1484,5 @@ __all__ = [
     "ood_metrics", "msp_score", "max_logit_score", "energy_score", "entropy_score",
     "expected_calibration_error", "reliability_diagram",
     "error_rates", "wer", "cer",
-    "accumulate", "single_threaded_kernels", "OvrCurves",
+    "accumulate", "single_threaded_kernels", "OvrCurves", "OvoCurves",
 ]

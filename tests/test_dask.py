@@ -562,3 +562,40 @@ def test_sort_method_edge_cases(rng):
         fd.roc_auc(y, np.c_[s, 1 - s], method="sort")
     with pytest.raises(ValueError, match="method must be"):
         fd.roc_auc(y, s, method="radix")
+
+
+# ---------------------------------------------------------------- ovo and max_fpr
+
+
+@pytest.mark.parametrize("average", ["macro", "weighted"])
+def test_multiclass_ovo(rng, average):
+    skm = pytest.importorskip("sklearn.metrics")
+    y = rng.integers(0, 4, N)
+    p = rng.dirichlet(np.ones(4), N)
+    got = fd.roc_auc(chunked(y), chunked(p), multi_class="ovo", average=average, split_every=2).compute(**SYNC)
+    assert abs(got - skm.roc_auc_score(y, p, multi_class="ovo", average=average)) < 1e-12
+    assert abs(got - fastloss.roc_auc(y, p, multi_class="ovo", average=average)) < 1e-12
+    y3 = np.where(y == 2, 3, y)  # a class absent: the pairs of the classes present, as the single-process call
+    got = fd.roc_auc(chunked(y3), chunked(p), multi_class="ovo", average=average).compute(**SYNC)
+    assert abs(got - fastloss.roc_auc(y3, p, multi_class="ovo", average=average, labels=[0, 1, 2, 3])) < 1e-12
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        fd.roc_auc(y, p, multi_class="ovo", sample_weight=np.ones(N))
+    with pytest.raises(ValueError, match="average must be one of"):
+        fd.roc_auc(y, p, multi_class="ovo", average="micro")
+    with pytest.raises(NotImplementedError, match="average=None"):
+        fd.roc_auc(y, p, multi_class="ovo", average=None)
+
+
+@pytest.mark.parametrize("method", ["exact", "sort"])
+def test_max_fpr(clf, method):
+    skm = pytest.importorskip("sklearn.metrics")
+    y, s, w = clf
+    s = np.round(s, 2)
+    for mf in (0.05, 0.5, 1.0):
+        got = fd.roc_auc(chunked(y), chunked(s), sample_weight=chunked(w), max_fpr=mf, method=method,
+                         split_every=2).compute(**SYNC)
+        assert abs(got - skm.roc_auc_score(y, s, sample_weight=w, max_fpr=mf)) < 1e-12
+    with pytest.raises(ValueError, match="max_fpr"):
+        fd.roc_auc(y, s, max_fpr=0)
+    with pytest.raises(ValueError, match="Partial AUC computation not available in multiclass"):
+        fd.roc_auc(y, np.c_[s, 1 - s], max_fpr=0.5)
