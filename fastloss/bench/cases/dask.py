@@ -107,6 +107,7 @@ def _pinned_chunks(make_block, nchunks, m, seed, names):
     import uuid
 
     client = _client()
+    client.wait_for_workers(2, timeout=120)  # a worker restarted by its nanny (memory) comes back first
     workers = sorted(client.scheduler_info()["workers"])
     gen = f"bench-gen-{uuid.uuid4().hex}"
     futures = []
