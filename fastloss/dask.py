@@ -191,7 +191,10 @@ def _partitions(inputs):
     deps = []
     for obj, nm, axis in inputs:
         if _is_frame(obj) or _is_bag(obj):
-            blocks = list(obj.to_delayed())
+            # A bag's own partition keys (persisted: grouped by worker; its
+            # optimised to_delayed() misread partitions held as futures);
+            # a DataFrame's optimised expression (column projection, ...).
+            blocks = list(obj.to_delayed(optimize_graph=not _is_bag(obj)))
             deps.extend(blocks)
             parts.append([b.key for b in blocks])
             continue
@@ -260,12 +263,9 @@ def _group_task(spec, *blocks):
         # One update of the concatenated partitions (exact curves: one sort
         # of the group's scores instead of a sort per partition and a merge).
         cols = [[_block(b) for b in blocks[j::n]] for j in range(n)]
-        for j, col in enumerate(cols):
-            rows = [_nrows(b, spec.axes[j]) for b in col]
-            ref = [_nrows(b, spec.axes[0]) for b in cols[0]]
-            if rows != ref:
-                return _merge_task(*[_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)])
-        return _state_task(spec, *[np.concatenate(col, axis=spec.axes[j]) for j, col in enumerate(cols)])
+        rows = [[_nrows(b, spec.axes[j]) for b in col] for j, col in enumerate(cols)]
+        if all(r == rows[0] for r in rows):  # else per partition: the update task names the misaligned inputs
+            return _state_task(spec, *[np.concatenate(col, axis=spec.axes[j]) for j, col in enumerate(cols)])
     states = [_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)]
     return _merge_task(*states)
 

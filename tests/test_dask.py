@@ -599,3 +599,13 @@ def test_max_fpr(clf, method):
         fd.roc_auc(y, s, max_fpr=0)
     with pytest.raises(ValueError, match="Partial AUC computation not available in multiclass"):
         fd.roc_auc(y, np.c_[s, 1 - s], max_fpr=0.5)
+
+
+def test_cluster_persisted_bags(client):
+    """Corpus WER over bags held on the cluster (partitions grouped by worker)."""
+    db = pytest.importorskip("dask.bag")
+    refs = [f"the cat sat on mat {i % 7}" for i in range(400)]
+    hyps = [f"the cat sat {'on' if i % 3 else 'in'} mat {i % 5}" for i in range(400)]
+    rb, hb = client.persist([db.from_sequence(refs, npartitions=8), db.from_sequence(hyps, npartitions=8)])
+    got = fd.error_rates(rb, hb, split_every=2).compute()
+    assert got == fastloss.error_rates(refs, hyps)
