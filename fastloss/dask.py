@@ -1169,16 +1169,23 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     ``average=None``).
 
     Binary (``y_score`` ``(N,)``): samples labelled ``pos_label`` (default 1)
-    are positive.  Multi-class ``(N, C)`` probabilities: one-vs-rest, columns
-    for ``labels`` (default ``0 .. C-1``; a label of ``y_true`` outside them
-    is a ``ValueError``), ``average`` as scikit-learn.
+    are positive; ``max_fpr`` gives the standardised partial AUC (McClish),
+    as scikit-learn.  Multi-class ``(N, C)`` probabilities: one-vs-rest
+    (``multi_class='ovr'``) or one-vs-one (``'ovo'``, Hand & Till:
+    :class:`OvoCurves`), columns for ``labels`` (default ``0 .. C-1``; a
+    label of ``y_true`` outside them is a ``ValueError``), ``average`` as
+    scikit-learn.
 
     ``method='exact'`` (default): per partition, the sorted distinct scores
     with their positive and negative weights (:class:`ExactCurve`), merged
     in a tree; equal to scikit-learn on the concatenated data, ties and
     weights included.  A state larger than ``max_state_bytes`` (24 bytes per
     distinct score, default 1 GiB) raises
-    :class:`fastloss.metrics.StateTooLargeError`.  ``method='binned'``: a
+    :class:`fastloss.metrics.StateTooLargeError`.  ``method='sort'``
+    (binary): the same exact answer by a range-partitioned merge (leaves cut
+    at sampled splitters, each bucket merged in its own task, AUC/AP read
+    off per-bucket sums), so no task holds every distinct score; buckets are
+    sized to ``max_state_bytes``.  ``method='binned'``: a
     fixed-size :class:`fastloss.CurveAccumulator` of ``num_thresholds``
     thresholds over ``score_range`` (approximate; its error bound via
     :func:`accumulate`).
