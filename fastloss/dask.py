@@ -37,6 +37,7 @@ import uuid
 
 import dask
 import dask.array as da
+import dask.sizeof
 import numpy as np
 from dask.delayed import Delayed, delayed
 
@@ -73,6 +74,14 @@ def single_threaded_kernels():
             yield
     finally:
         numba.set_num_threads(prev)
+
+
+@dask.sizeof.sizeof.register(_st.Metric)
+def _sizeof_state(state) -> int:
+    """Bytes of a state for Dask's scheduler (its default, ``sys.getsizeof``,
+    sees ~50 bytes for any object: an exact curve of 200 MB looked free to
+    move, and tasks were placed and stolen away from their inputs)."""
+    return 200 + state.nbytes
 
 
 def _block(x):
@@ -182,7 +191,10 @@ def _partitions(inputs):
     deps = []
     for obj, nm, axis in inputs:
         if _is_frame(obj) or _is_bag(obj):
-            blocks = list(obj.to_delayed())
+            # A bag's own partition keys (persisted: grouped by worker; its
+            # optimised to_delayed() misread partitions held as futures);
+            # a DataFrame's optimised expression (column projection, ...).
+            blocks = list(obj.to_delayed(optimize_graph=not _is_bag(obj)))
             deps.extend(blocks)
             parts.append([b.key for b in blocks])
             continue
@@ -223,20 +235,39 @@ class _Spec:
     """The static arguments of a partition task, in one object so that Dask
     never walks into them looking for keys or tasks."""
 
-    __slots__ = ("factory", "update", "update_kw", "names", "axes")
+    __slots__ = ("factory", "update", "update_kw", "names", "axes", "concat")
 
-    def __init__(self, factory, update, update_kw, names, axes):
+    def __init__(self, factory, update, update_kw, names, axes, concat=False):
         self.factory, self.update, self.update_kw, self.names, self.axes = factory, update, update_kw, names, axes
+        self.concat = concat  # a leaf group updates once with its partitions concatenated
 
     def __getstate__(self):
-        return (self.factory, self.update, self.update_kw, self.names, self.axes)
+        return (self.factory, self.update, self.update_kw, self.names, self.axes, self.concat)
 
     def __setstate__(self, state):
-        self.factory, self.update, self.update_kw, self.names, self.axes = state
+        self.factory, self.update, self.update_kw, self.names, self.axes, self.concat = state
 
 
 def _state_task(spec, *blocks):
     return _update_task(spec.factory, spec.update, spec.update_kw, spec.names, spec.axes, *blocks)
+
+
+def _group_task(spec, *blocks):
+    """Several partitions (``len(spec.names)`` blocks each, in order) -> one
+    merged state: the first level of the tree fused with the partition
+    updates, so a worker runs one task for the partitions it holds."""
+    n = len(spec.names)
+    if not blocks:
+        return _state_task(spec)
+    if spec.concat and len(blocks) > n:
+        # One update of the concatenated partitions (exact curves: one sort
+        # of the group's scores instead of a sort per partition and a merge).
+        cols = [[_block(b) for b in blocks[j::n]] for j in range(n)]
+        rows = [[_nrows(b, spec.axes[j]) for b in col] for j, col in enumerate(cols)]
+        if all(r == rows[0] for r in rows):  # else per partition: the update task names the misaligned inputs
+            return _state_task(spec, *[np.concatenate(col, axis=spec.axes[j]) for j, col in enumerate(cols)])
+    states = [_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)]
+    return _merge_task(*states)
 
 
 class _Finish:
@@ -258,48 +289,118 @@ def _finish_spec_task(spec, state):
     return spec.fn(state, **spec.kwargs) if spec.fn is not None else state
 
 
-def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
-            name="fastloss"):
-    """Per-partition states, a merge tree, one finishing call: a Delayed.
+def _merge_finish_task(spec, *states):
+    """The root: the last merge and the finishing call in one task."""
+    return _finish_spec_task(spec, _merge_task(*states))
 
-    The graph is written directly (one task per partition, one per merge,
-    one to finish), all keys named from a token of the inputs and options."""
+
+def _group_finish_task(finish, spec, *blocks):
+    """A single leaf group is the whole tree: update, merge and finish."""
+    return _finish_spec_task(finish, _group_task(spec, *blocks))
+
+
+def _holders(deps):
+    """``{key: worker}`` for the input blocks already held in the memory of
+    the current ``distributed`` client's workers (persisted collections),
+    else ``{}``.  One ``who_has`` round trip to the scheduler; only a hint
+    for grouping partitions by worker (the result never depends on it)."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return {}
+    try:
+        from distributed import default_client, futures_of
+
+        client = default_client()
+    except (ImportError, ValueError):
+        return {}
+    if getattr(client, "asynchronous", False) or getattr(client, "status", "running") != "running":
+        return {}
+    futures = [f for d in deps for f in futures_of(d)]
+    if not futures:
+        return {}
+    try:
+        who = client.who_has(futures)
+    except Exception:  # a hint only: never fail a graph for it
+        return {}
+    return {key: sorted(ws)[0] for key, ws in dict(who).items() if ws}
+
+
+def _leaf_groups(parts, deps, k):
+    """Partitions (row indices) grouped for the leaf tasks.
+
+    Partitions whose blocks are persisted on the current cluster are grouped
+    by the worker holding their first input's block, up to ``k`` per task,
+    so that a worker reads its own blocks in few tasks and nothing moves
+    but the states (Dask's per-task cost, ~1 ms per task on a small
+    cluster, otherwise dominates a memory-bound loss).  Other partitions
+    (computed from their sources in this graph) keep one task each, so a
+    worker holds one partition at a time plus the state."""
+    rows = list(zip(*parts))
+    where = _holders(deps) if len(rows) > 1 else {}
+    by_worker: dict = {}
+    singles = []
+    for i, row in enumerate(rows):
+        w = next((where[key] for key in row if key in where), None)
+        if w is None:
+            singles.append([i])
+        else:
+            by_worker.setdefault(w, []).append(i)
+    groups = []
+    for w in sorted(by_worker):
+        idx = by_worker[w]
+        groups.extend(idx[j:j + k] for j in range(0, len(idx), k))
+    return groups + singles
+
+
+def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
+            name="fastloss", dtype=None, concat=False):
+    """Per-partition states, a merge tree, one finishing call: a Delayed (a
+    0-d dask array with ``dtype=``).
+
+    The graph is written directly: one task per partition (or per group of
+    up to ``split_every`` partitions held by one worker, see
+    :func:`_leaf_groups`), one per merge, the finishing call fused into the
+    root; all keys named from a token of the inputs and options."""
     from dask.highlevelgraph import HighLevelGraph
 
     k = _check_split_every(split_every)
     parts, names, axes, deps = _partitions(inputs)
-    spec = _Spec(factory, update, update_kw or {}, tuple(names), axes)
+    spec = _Spec(factory, update, update_kw or {}, tuple(names), axes, concat)
+    fin = _Finish(finish, finish_kw or {})
     # Unique per call (like dask.delayed(pure=False)): a result still held by
     # the cluster from an earlier identical call is never silently reused.
     # Several metrics in one dask.compute still share (and read once) the
     # input blocks.
     token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, parts, uuid.uuid4().hex)
     base = f"{name}-{token}"
+    out = (base,) if dtype is not None else base
     dsk = {}
-    keys = []
-    for i, row in enumerate(zip(*parts)):
-        key = (f"{base}-state", i)
-        dsk[key] = (_state_task, spec, *row)
-        keys.append(key)
-    if not keys:
-        dsk[(f"{base}-state", 0)] = (_state_task, spec)
-        keys.append((f"{base}-state", 0))
-    level = 0
-    while len(keys) > 1:
-        nxt = []
-        for i in range(0, len(keys), k):
-            key = (f"{base}-merge{level}", i // k)
-            dsk[key] = (_merge_task, *keys[i:i + k])
-            nxt.append(key)
-        keys = nxt
-        level += 1
-    dsk[base] = (_finish_spec_task, _Finish(finish, finish_kw or {}), keys[0])
+    groups = _leaf_groups(parts, deps, k)
+    if len(groups) <= 1:
+        blocks = [key for i in (groups[0] if groups else []) for key in (p[i] for p in parts)]
+        dsk[out] = (_group_finish_task, fin, spec, *blocks)
+    else:
+        keys = []
+        for g, idx in enumerate(groups):
+            key = (f"{base}-state", g)
+            blocks = [p[i] for i in idx for p in parts]
+            dsk[key] = (_state_task if len(idx) == 1 else _group_task, spec, *blocks)
+            keys.append(key)
+        level = 0
+        while len(keys) > k:
+            nxt = []
+            for i in range(0, len(keys), k):
+                key = (f"{base}-merge{level}", i // k)
+                dsk[key] = (_merge_task, *keys[i:i + k])
+                nxt.append(key)
+            keys = nxt
+            level += 1
+        dsk[out] = (_merge_finish_task, fin, *keys)
     graph = HighLevelGraph.from_collections(base, dsk, dependencies=deps)
-    return Delayed(base, graph)
-
-
-def _scalar(d: Delayed, dtype) -> da.Array:
-    return da.from_delayed(d, shape=(), dtype=dtype)
+    if dtype is None:
+        return Delayed(base, graph)
+    return da.Array(graph, base, chunks=(), dtype=dtype)
 
 
 def accumulate(factory, *collections, split_every=None, **update_kw):
@@ -440,13 +541,12 @@ def _make_loss(name):
         if reduction == "none":
             return _none(name, inputs, chunked, options, kind, dtype)
         update = functools.partial(_loss_update, tuple(chunked))
-        d = _reduce(
+        return _reduce(
             functools.partial(LossAccumulator, loss, **options), inputs, update=update,
             finish=_loss_finish,
             finish_kw={"reduction": reduction, "dtype": dtype.str, "rows": nrows},
-            split_every=split_every, name=f"fastloss-{name}",
+            split_every=split_every, name=f"fastloss-{name}", dtype=dtype,
         )
-        return _scalar(d, dtype)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = __name__
@@ -519,8 +619,27 @@ del _name
 
 
 def _call(state, *, method, kwargs=None):
-    """``getattr(state, method)(**kwargs)`` (module level: pickles)."""
-    return getattr(state, method)(**(kwargs or {}))
+    """``getattr(state, method)(**kwargs)``, or ``method(state, **kwargs)``
+    for a module-level function (pickles by reference)."""
+    fn = method if callable(method) else getattr(state, method)
+    return fn(state, **(kwargs or {})) if callable(method) else fn(**(kwargs or {}))
+
+
+def _partial_auc(curve, *, max_fpr):
+    """Standardised partial AUC up to ``max_fpr`` (McClish), as
+    :func:`fastloss.roc_auc` and scikit-learn: the ROC curve cut at
+    ``max_fpr`` by linear interpolation."""
+    from fastloss.metrics.ranking import _trapezoid
+
+    fpr, tpr, _ = curve.roc_curve()
+    if fpr.size < 2 or not np.isfinite(fpr).all() or not np.isfinite(tpr).all():
+        return curve.roc_auc()  # one class only: nan with the single-process warning
+    stop = np.searchsorted(fpr, max_fpr, "right")
+    tpr = np.append(tpr[:stop], np.interp(max_fpr, [fpr[stop - 1], fpr[stop]], [tpr[stop - 1], tpr[stop]]))
+    fpr = np.append(fpr[:stop], max_fpr)
+    partial = _trapezoid(tpr, fpr)
+    min_area, max_area = 0.5 * max_fpr**2, max_fpr
+    return float(0.5 * (1 + (partial - min_area) / (max_area - min_area)))
 
 
 def _label_inputs(a, b, sample_weight, names=("y_true", "y_pred")):
@@ -713,9 +832,97 @@ class OvrCurves(_st.Metric):
         return sum(c.nbytes for c in self.curves) + self.flat.nbytes
 
 
+class OvoCurves(_st.Metric):
+    """One-vs-one exact curves of ``(N, C)`` probabilities (Hand & Till, as
+    scikit-learn's ``roc_auc_score(multi_class='ovo')``): for every pair of
+    columns (a, b), over the samples labelled ``classes[a]`` or
+    ``classes[b]``, the :class:`~fastloss.metrics.ExactCurve` of column a
+    (a positive) and of column b (b positive); and the count of each class.
+    State: about ``(C - 1) x`` that of one curve over all samples."""
+
+    _config = ("classes", "max_state_bytes")
+    _arrays = ("counts", "seen")
+
+    def __init__(self, classes, max_state_bytes=None):
+        self.classes = np.asarray(classes)
+        self.max_state_bytes = max_state_bytes
+        super().__init__()
+
+    def _init(self):
+        c = self.classes.size
+        self.counts = np.zeros(c, dtype=np.int64)
+        self.seen = self.classes[:0].copy()
+        self.curves = {(a, b): (_st.ExactCurve(1, max_state_bytes=self.max_state_bytes),
+                                _st.ExactCurve(1, max_state_bytes=self.max_state_bytes))
+                       for a in range(c) for b in range(a + 1, c)}
+
+    def update(self, y_true, y_score, *, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' "
+                             "must be None in this case.")
+        s = np.asarray(y_score)
+        y = np.asarray(y_true)
+        if s.ndim != 2 or s.shape[1] != self.classes.size:
+            raise ValueError(f"y_score must have shape (N, {self.classes.size}), got {s.shape}")
+        if s.shape[0] and not np.allclose(1, s.sum(axis=1)):
+            raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up "
+                             "to 1.0 over classes")
+        self.seen = np.union1d(self.seen, np.unique(y))
+        masks = [y == c for c in self.classes.tolist()]
+        self.counts += np.array([m.sum() for m in masks], dtype=np.int64)
+        for (a, b), (ca, cb) in self.curves.items():
+            ab = masks[a] | masks[b]
+            if ab.any():
+                ca.update(masks[a][ab].astype(np.int8), np.ascontiguousarray(s[ab, a]))
+                cb.update(masks[b][ab].astype(np.int8), np.ascontiguousarray(s[ab, b]))
+        return self
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+    @classmethod
+    def merge_all(cls, metrics):
+        metrics = list(metrics)
+        out = metrics[0].copy()
+        out.counts = np.sum([m.counts for m in metrics], axis=0)
+        out.seen = functools.reduce(np.union1d, [m.seen for m in metrics])
+        out.curves = {pair: (_st.ExactCurve.merge_all([m.curves[pair][0] for m in metrics]),
+                             _st.ExactCurve.merge_all([m.curves[pair][1] for m in metrics]))
+                      for pair in out.curves}
+        return out
+
+    def _merge(self, other):
+        merged = type(self).merge_all([self, other])
+        self.counts, self.seen, self.curves = merged.counts, merged.seen, merged.curves
+
+    def result(self, average="macro"):
+        """Macro (or ``'weighted'`` by the pair's share of the samples)
+        one-vs-one AUC over the pairs of classes present."""
+        extra = np.setdiff1d(self.seen, self.classes)
+        if extra.size:
+            raise ValueError(f"y_true contains labels not in 'labels' (the y_score columns): {extra[:10].tolist()}")
+        n = self.counts.sum()
+        present = np.flatnonzero(self.counts)
+        scores, prevalence = [], []
+        for i, a in enumerate(present):
+            for b in present[i + 1:]:
+                ca, cb = self.curves[(int(a), int(b))]
+                scores.append((ca.roc_auc() + cb.roc_auc()) / 2)
+                prevalence.append((self.counts[a] + self.counts[b]) / n)
+        weights = np.asarray(prevalence) if average == "weighted" else None
+        return float(np.average(np.asarray(scores, dtype=np.float64), weights=weights))
+
+    def to_state(self):
+        raise TypeError("OvoCurves carries two ExactCurves per pair of classes: send their to_state()")
+
+    @property
+    def nbytes(self):
+        return int(self.counts.nbytes + sum(a.nbytes + b.nbytes for a, b in self.curves.values()))
+
+
 def _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range):
-    if method not in ("exact", "binned"):
-        raise ValueError(f"method must be 'exact' or 'binned', got {method!r}")
+    if method not in ("exact", "sort", "binned"):
+        raise ValueError(f"method must be 'exact', 'sort' or 'binned', got {method!r}")
     if method == "exact":
         factory = functools.partial(_st.ExactCurve, pos_label, max_state_bytes=max_state_bytes)
     else:
@@ -728,14 +935,27 @@ def _binned_update(acc, y, s, w=None):
     acc.update(y, s, w)
 
 
+def _ovx_classes(y_score, labels):
+    c = _shape(y_score)[1]
+    classes = np.arange(c) if labels is None else np.asarray(labels)
+    if classes.ndim != 1 or classes.size != c:
+        raise ValueError(f"labels must list the {c} classes of the y_score columns, got {labels!r}")
+    if labels is not None:
+        if np.unique(classes).size != classes.size:
+            raise ValueError("Parameter 'labels' must be unique")
+        if not np.array_equal(np.sort(classes), classes):
+            raise ValueError("Parameter 'labels' must be ordered")
+    return classes
+
+
 def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight, labels, method, max_state_bytes,
-                  num_thresholds, score_range, split_every, kwargs=None):
+                  num_thresholds, score_range, split_every, kwargs=None, finish_fn=None):
     if average not in ("macro", "weighted", "micro", None):
         raise ValueError(f"average must be one of 'micro', 'macro', 'weighted', None, got {average!r}")
     inputs = _label_inputs(y_true, y_score, sample_weight, ("y_true", "y_score"))
     if len(_shape(y_score)) == 2 and _shape(y_score)[1] > 1:
         if method != "exact":
-            raise ValueError("multi-class (N, C) scores take method='exact'")
+            raise ValueError(f"multi-class (N, C) scores take method='exact', got {method!r}")
         classes = np.arange(_shape(y_score)[1]) if labels is None else np.asarray(labels)
         if classes.ndim != 1 or classes.size != _shape(y_score)[1]:
             raise ValueError(f"labels must list the {_shape(y_score)[1]} classes of the y_score columns, got {labels!r}")
@@ -745,10 +965,201 @@ def _curve_metric(metric, y_true, y_score, *, average, pos_label, sample_weight,
                        split_every=split_every, name=f"fastloss-{metric}")
     if len(_shape(y_score)) != 1:
         raise ValueError(f"y_score must be (N,) (binary) or (N, C), got shape {_shape(y_score)}")
+    if method == "sort":
+        _curve_state(pos_label, "exact", max_state_bytes, num_thresholds, score_range)  # checks the options now
+        return _sorted_curve(finish_fn or metric, inputs, pos_label=pos_label, max_state_bytes=max_state_bytes,
+                             split_every=split_every, kwargs=kwargs, weighted=sample_weight is not None)
     factory = _curve_state(pos_label, method, max_state_bytes, num_thresholds, score_range)
     return _reduce(factory, inputs, update=_weighted_update if method == "exact" else _binned_update,
-                   finish=_call, finish_kw={"method": metric, "kwargs": kwargs or {}},
-                   split_every=split_every, name=f"fastloss-{metric}")
+                   finish=_call, finish_kw={"method": finish_fn or metric, "kwargs": kwargs or {}},
+                   split_every=split_every, name=f"fastloss-{metric}", concat=method == "exact")
+
+
+# ---------------------------------------------------------------- exact curves by range partition ('sort')
+#
+# The tree merge of exact curve states ends in one task holding every
+# distinct score (up to the data's size), merged on one core.  The range-
+# partitioned plan cuts every leaf state at R - 1 splitters (quantiles of a
+# sample of the leaves' scores), merges bucket r of all the leaves in its own
+# task (R merges in parallel, each a 1/R share), and reads AUC and AP off
+# per-bucket sums with the totals of the buckets above/below as offsets: a
+# distributed sort of the distinct scores, with no task ever holding them all.
+
+#: Scores per leaf sampled per bucket to place the splitters.
+_SAMPLES_PER_BUCKET = 64
+#: Default number of buckets of the range-partitioned plan.
+SORT_BUCKETS = 4
+#: At most this many buckets (a bucket still over max_state_bytes raises).
+SORT_MAX_BUCKETS = 1024
+
+
+def _curve_sample(state, nbuckets):
+    """Evenly spaced distinct scores of a leaf state, each with the number of
+    distinct scores it stands for (input of the splitters)."""
+    u = state.scores
+    m = min(u.size, _SAMPLES_PER_BUCKET * nbuckets)
+    if m == 0:
+        return np.zeros(0), np.zeros(0)
+    return u[(np.arange(m) * u.size) // m], np.full(m, u.size / m)
+
+
+def _curve_splitters(nbuckets, *samples):
+    """Up to ``nbuckets - 1`` ascending distinct splitters: weighted quantiles
+    of the samples (bucket r holds the scores in ``[sp[r - 1], sp[r])``)."""
+    v = np.concatenate([s[0] for s in samples])
+    if v.size == 0:
+        return np.zeros(0)
+    w = np.concatenate([s[1] for s in samples])
+    order = np.argsort(v, kind="stable")
+    v, c = v[order], np.cumsum(w[order])
+    at = np.searchsorted(c, c[-1] * np.arange(1, nbuckets) / nbuckets)
+    return np.unique(v[np.minimum(at, v.size - 1)])
+
+
+def _curve_split(state, splitters, nbuckets):
+    """A leaf state cut at the splitters: ``nbuckets`` ExactCurves (views)."""
+    cut = np.r_[0, np.searchsorted(state.scores, splitters, side="left"), state.scores.size]
+    out = []
+    for r in range(nbuckets):
+        lo, hi = (cut[r], cut[r + 1]) if r + 1 < cut.size else (state.scores.size,) * 2
+        c = state.copy()
+        c.scores, c.pos, c.neg = state.scores[lo:hi], state.pos[lo:hi], state.neg[lo:hi]
+        out.append(c)
+    return tuple(out)
+
+
+def _curve_bucket(max_state_bytes, *pieces):
+    """Bucket r of every leaf merged (disjoint from the other buckets), and
+    its summary (computed here: a separate task could be moved to another
+    worker by Dask's work stealing, and the bucket with it)."""
+    out = _st.ExactCurve.merge_all(pieces) if len(pieces) > 1 else pieces[0].copy()
+    out.max_state_bytes = max_state_bytes
+    out._budget(out.scores.size)
+    return out, _curve_summary(out)
+
+
+def _curve_summary(c):
+    """Sums of one bucket: positive and negative weight, whether any is
+    non-zero, negative weights seen, and the two within-bucket Mann-Whitney
+    sums (positives over negatives below + ties / 2; negatives under the
+    positives above + ties / 2, the trapezoid form)."""
+    below = np.cumsum(c.neg) - c.neg
+    ptot = c.pos.sum()
+    above = ptot - np.cumsum(c.pos)
+    return np.array([ptot, c.neg.sum(), (c.pos != 0).any(), (c.neg != 0).any(), c.negative_weights,
+                     np.sum(c.pos * (below + 0.5 * c.neg)), np.sum(c.neg * (above + 0.5 * c.pos))])
+
+
+def _sorted_auc(*summaries):
+    s = np.array(summaries).reshape(-1, 7)  # buckets ascending
+    p_tot, n_tot = s[:, 0].sum(), s[:, 1].sum()
+    if not s[:, 2].any() or not s[:, 3].any() or p_tot * n_tot == 0:
+        import warnings
+
+        warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
+                      _st._m().UndefinedMetricWarning, stacklevel=2)
+        return math.nan
+    if s[:, 4].any():  # negative weights: the trapezoid of the ROC curve, as the single-process call
+        pos_above = s[:, 0].sum() - np.cumsum(s[:, 0])
+        return float((s[:, 6].sum() + np.sum(s[:, 1] * pos_above)) / (p_tot * n_tot))
+    neg_below = np.cumsum(s[:, 1]) - s[:, 1]
+    return float((s[:, 5].sum() + np.sum(s[:, 0] * neg_below)) / (p_tot * n_tot))
+
+
+def _curve_offsets(*summaries):
+    """Positive and negative weight of the buckets above each bucket."""
+    s = np.array(summaries).reshape(-1, 7)
+    return np.stack([s[::-1, 0].cumsum()[::-1] - s[:, 0], s[::-1, 1].cumsum()[::-1] - s[:, 1]], axis=1)
+
+
+def _ap_bucket(bucket, offsets, r):
+    """Sum over the bucket's distinct scores of positive weight x precision."""
+    c = bucket[0]
+    tp_above, fp_above = offsets[r]
+    tps = tp_above + np.cumsum(c.pos[::-1])
+    den = tps + fp_above + np.cumsum(c.neg[::-1])
+    prec = np.where(den != 0, tps / np.where(den != 0, den, 1.0), 0.0)
+    return float(np.sum(c.pos[::-1] * prec))
+
+
+def _sorted_ap(nbuckets, *args):
+    s = np.array(args[:nbuckets]).reshape(-1, 7)
+    if not s[:, 2].any():
+        import warnings
+
+        warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", UserWarning,
+                      stacklevel=2)
+        return 0.0
+    return float(max(0.0, sum(args[nbuckets:]) / s[:, 0].sum()))
+
+
+def _concat_buckets(method, kwargs, *buckets):
+    """The buckets side by side (ascending, disjoint): the whole state, for
+    the curves (their output is as large) and weighted AP."""
+    buckets = [b[0] for b in buckets]
+    out = buckets[0].copy()
+    out.max_state_bytes = None
+    out.scores, out.pos, out.neg = (np.concatenate([getattr(b, a) for b in buckets]) for a in ("scores", "pos", "neg"))
+    out.negative_weights = any(b.negative_weights for b in buckets)
+    out.score_dtype = next((b.score_dtype for b in buckets if b.score_dtype), "")
+    return _call(out, method=method, kwargs=kwargs)
+
+
+def _total_rows(inputs):
+    obj, _, axis = inputs[0]
+    n = _shape(obj)[axis] if len(_shape(obj)) > axis else math.nan
+    return n if isinstance(n, numbers.Integral) else None
+
+
+def _sorted_curve(metric, inputs, *, pos_label, max_state_bytes, split_every, kwargs, weighted, nbuckets=None):
+    """The range-partitioned exact plan (see above): a Delayed result."""
+    import operator
+
+    from dask.highlevelgraph import HighLevelGraph
+
+    k = _check_split_every(split_every)
+    parts, names, axes, deps = _partitions(inputs)
+    n = _total_rows(inputs)
+    if nbuckets is None:
+        nbuckets = SORT_BUCKETS
+        if n is not None and max_state_bytes:
+            nbuckets = min(max(nbuckets, -(-24 * n // max_state_bytes)), SORT_MAX_BUCKETS)
+    # Leaves are bounded by their partitions (no budget); each bucket by max_state_bytes.
+    spec = _Spec(functools.partial(_st.ExactCurve, pos_label), _weighted_update, {}, tuple(names), axes, True)
+    token = dask.base.tokenize(metric, pos_label, max_state_bytes, k, parts, kwargs, nbuckets, uuid.uuid4().hex)
+    base = f"fastloss-{getattr(metric, '__name__', metric).lstrip('_')}-sort-{token}"
+    dsk = {}
+    groups = _leaf_groups(parts, deps, k) or [[]]
+    leaves = []
+    for g, idx in enumerate(groups):
+        key = (f"{base}-leaf", g)
+        dsk[key] = (_group_task, spec, *[p[i] for i in idx for p in parts])
+        leaves.append(key)
+        dsk[(f"{base}-sample", g)] = (_curve_sample, key, nbuckets)
+    split_at = f"{base}-splitters"
+    dsk[split_at] = (_curve_splitters, nbuckets, *[(f"{base}-sample", g) for g in range(len(groups))])
+    for g, leaf in enumerate(leaves):
+        dsk[(f"{base}-split", g)] = (_curve_split, leaf, split_at, nbuckets)
+        for r in range(nbuckets):
+            dsk[(f"{base}-piece", g, r)] = (operator.getitem, (f"{base}-split", g), r)
+    buckets = []
+    for r in range(nbuckets):
+        key = (f"{base}-bucket", r)
+        dsk[key] = (_curve_bucket, max_state_bytes, *[(f"{base}-piece", g, r) for g in range(len(groups))])
+        buckets.append(key)
+        dsk[(f"{base}-summary", r)] = (operator.getitem, key, 1)
+    summaries = [(f"{base}-summary", r) for r in range(nbuckets)]
+    if metric == "roc_auc":
+        dsk[base] = (_sorted_auc, *summaries)
+    elif metric == "average_precision" and not weighted:
+        dsk[f"{base}-offsets"] = (_curve_offsets, *summaries)
+        for r, b in enumerate(buckets):
+            dsk[(f"{base}-ap", r)] = (_ap_bucket, b, f"{base}-offsets", r)
+        dsk[base] = (_sorted_ap, nbuckets, *summaries, *[(f"{base}-ap", r) for r in range(nbuckets)])
+    else:
+        dsk[base] = (_concat_buckets, metric, kwargs or {}, *buckets)
+    graph = HighLevelGraph.from_collections(base, dsk, dependencies=deps)
+    return Delayed(base, graph)
 
 
 def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weight=None, labels=None, pos_label=1,
@@ -758,16 +1169,23 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     ``average=None``).
 
     Binary (``y_score`` ``(N,)``): samples labelled ``pos_label`` (default 1)
-    are positive.  Multi-class ``(N, C)`` probabilities: one-vs-rest, columns
-    for ``labels`` (default ``0 .. C-1``; a label of ``y_true`` outside them
-    is a ``ValueError``), ``average`` as scikit-learn.
+    are positive; ``max_fpr`` gives the standardised partial AUC (McClish),
+    as scikit-learn.  Multi-class ``(N, C)`` probabilities: one-vs-rest
+    (``multi_class='ovr'``) or one-vs-one (``'ovo'``, Hand & Till:
+    :class:`OvoCurves`), columns for ``labels`` (default ``0 .. C-1``; a
+    label of ``y_true`` outside them is a ``ValueError``), ``average`` as
+    scikit-learn.
 
     ``method='exact'`` (default): per partition, the sorted distinct scores
     with their positive and negative weights (:class:`ExactCurve`), merged
     in a tree; equal to scikit-learn on the concatenated data, ties and
     weights included.  A state larger than ``max_state_bytes`` (24 bytes per
     distinct score, default 1 GiB) raises
-    :class:`fastloss.metrics.StateTooLargeError`.  ``method='binned'``: a
+    :class:`fastloss.metrics.StateTooLargeError`.  ``method='sort'``
+    (binary): the same exact answer by a range-partitioned merge (leaves cut
+    at sampled splitters, each bucket merged in its own task, AUC/AP read
+    off per-bucket sums), so no task holds every distinct score; buckets are
+    sized to ``max_state_bytes``.  ``method='binned'``: a
     fixed-size :class:`fastloss.CurveAccumulator` of ``num_thresholds``
     thresholds over ``score_range`` (approximate; its error bound via
     :func:`accumulate`).
@@ -778,10 +1196,37 @@ def roc_auc(y_true, y_score, *, average="macro", multi_class="ovr", sample_weigh
     >>> fd.roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).compute()
     0.75
     """
-    if multi_class != "ovr":
-        raise NotImplementedError(f"fastloss.dask.roc_auc supports multi_class='ovr', got {multi_class!r}")
-    if max_fpr is not None and max_fpr != 1:
-        raise NotImplementedError("fastloss.dask.roc_auc does not take max_fpr; use roc_curve() and integrate")
+    multiclass = len(_shape(y_score)) == 2 and _shape(y_score)[1] > 1
+    if multiclass and multi_class == "ovo" and sample_weight is not None:  # checked first, as scikit-learn
+        raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' must be "
+                         "None in this case.")
+    if multiclass and max_fpr is not None and max_fpr != 1:
+        raise ValueError("Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to "
+                         f"`None`, received `max_fpr={max_fpr}` instead")
+    if multiclass and multi_class not in ("ovo", "ovr"):
+        raise ValueError(f"multi_class must be in ('ovo', 'ovr') for multiclass ROC AUC, got {multi_class!r}")
+    if multiclass and multi_class == "ovo":
+        if average not in ("macro", "weighted", None):
+            raise ValueError(f"average must be one of ('macro', 'weighted', None) for multiclass problems, got {average!r}")
+        if average is None:
+            raise NotImplementedError("average=None is not implemented for multi_class='ovo'.")
+        if method != "exact":
+            raise ValueError(f"multi-class (N, C) scores take method='exact', got {method!r}")
+        classes = _ovx_classes(y_score, labels)
+        factory = functools.partial(OvoCurves, classes, max_state_bytes)
+        return _reduce(factory, _label_inputs(y_true, y_score, None, ("y_true", "y_score")), update=_weighted_update,
+                       finish=_call, finish_kw={"method": "result", "kwargs": {"average": average}},
+                       split_every=split_every, name="fastloss-roc_auc-ovo")
+    if not multiclass and max_fpr is not None and max_fpr != 1:
+        from fastloss._core import checks as _checks
+
+        mf = _checks.check_scalar(max_fpr, "max_fpr", low=0.0, high=1.0, low_open=True)
+        if method == "binned":
+            raise ValueError("max_fpr takes method='exact' or 'sort' (the ROC curve up to max_fpr)")
+        return _curve_metric("roc_curve", y_true, y_score, average="macro", pos_label=pos_label,
+                             sample_weight=sample_weight, labels=None, method=method, max_state_bytes=max_state_bytes,
+                             num_thresholds=num_thresholds, score_range=score_range, split_every=split_every,
+                             kwargs={"max_fpr": mf}, finish_fn=_partial_auc)
     return _curve_metric("roc_auc", y_true, y_score, average=average, pos_label=pos_label,
                          sample_weight=sample_weight, labels=labels, method=method, max_state_bytes=max_state_bytes,
                          num_thresholds=num_thresholds, score_range=score_range, split_every=split_every)
@@ -926,7 +1371,7 @@ entropy_score = _make_score("entropy_score", True)
 # ---------------------------------------------------------------- calibration
 
 
-def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, finish, finish_kw, name):
+def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, finish, finish_kw, name, dtype=None):
     if strategy != "uniform":
         raise ValueError(
             f"fastloss.dask computes calibration with strategy='uniform' (got {strategy!r}): quantile edges depend "
@@ -935,7 +1380,7 @@ def _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every,
     factory = functools.partial(_st.CalibrationBins, n_bins, logits=logits)
     factory()
     return _reduce(factory, [(probs_or_logits, "probs_or_logits", 0), (labels, "labels", 0)], finish=finish,
-                   finish_kw=finish_kw, split_every=split_every, name=name)
+                   finish_kw=finish_kw, split_every=split_every, name=name, dtype=dtype)
 
 
 def expected_calibration_error(probs_or_logits, labels, *, n_bins=15, norm="l1", strategy="uniform", logits=False,
@@ -954,9 +1399,9 @@ def expected_calibration_error(probs_or_logits, labels, *, n_bins=15, norm="l1",
 
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
-    d = _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, _call,
-                     {"method": "expected_calibration_error", "kwargs": {"norm": norm}}, "fastloss-ece")
-    return _scalar(d, _float_dtype(getattr(probs_or_logits, "dtype", np.float64)))
+    return _calibration(probs_or_logits, labels, n_bins, strategy, logits, split_every, _call,
+                        {"method": "expected_calibration_error", "kwargs": {"norm": norm}}, "fastloss-ece",
+                        dtype=_float_dtype(getattr(probs_or_logits, "dtype", np.float64)))
 
 
 def reliability_diagram(probs_or_logits, labels, *, n_bins=15, strategy="uniform", logits=False, split_every=None):
@@ -1046,5 +1491,5 @@ __all__ = [
     "ood_metrics", "msp_score", "max_logit_score", "energy_score", "entropy_score",
     "expected_calibration_error", "reliability_diagram",
     "error_rates", "wer", "cer",
-    "accumulate", "single_threaded_kernels", "OvrCurves",
+    "accumulate", "single_threaded_kernels", "OvrCurves", "OvoCurves",
 ]

@@ -414,8 +414,12 @@ def test_threaded_scheduler_under_each_layer():
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
+    from fastloss.bench.cases.dask import worker_env
+
+    # Workers import the fastloss under test (a checkout first on PYTHONPATH),
+    # not whatever the environment's install points at.
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=None, env=worker_env())
     c = distributed.Client(cluster)
     try:
         yield c
@@ -427,6 +431,36 @@ def client():
 def test_cluster_workers_are_processes(client):
     pids = set(client.run(os.getpid).values())
     assert len(pids) == 2 and os.getpid() not in pids
+    assert set(client.run(_fastloss_file).values()) == {_fastloss_file()}
+
+
+def _fastloss_file():
+    import fastloss
+
+    return os.path.abspath(fastloss.__file__)
+
+
+def test_cluster_groups_persisted_partitions_by_worker(client, rng):
+    """Persisted inputs: one leaf task per worker group of <= split_every
+    partitions (no data moved), same answer as the single-process call."""
+    from fastloss.dask import _leaf_groups, _partitions
+
+    x = da.from_array(rng.standard_normal(10_000), chunks=500)
+    t = da.from_array(rng.standard_normal(10_000), chunks=500)
+    x, t = client.persist([x, t])
+    distributed = pytest.importorskip("distributed")
+    distributed.wait([x, t])
+    parts, _, _, deps = _partitions([(x, "x", 0), (t, "t", 0)])
+    groups = _leaf_groups(parts, deps, 4)
+    assert sorted(i for g in groups for i in g) == list(range(20))
+    assert all(len(g) <= 4 for g in groups) and len(groups) < 20
+    where = client.who_has(x)
+    for g in groups:
+        assert len({where[parts[0][i]][0] for i in g}) == 1  # one worker per group
+    got = fd.huber_loss(x, t, split_every=4).compute()
+    assert rel(got, fastloss.huber_loss(x.compute(), t.compute())) < 1e-12
+    auc = fd.roc_auc(t > 0, x, split_every=4).compute()
+    assert auc == fastloss.roc_auc(t.compute() > 0, x.compute())
 
 
 def test_cluster_memmap_inputs(client, tmp_path, rng):
@@ -476,3 +510,102 @@ def test_cluster_parquet_inputs(client, tmp_path, rng):
     refs = db.from_sequence(SENTS * 50, npartitions=4)
     hyps = db.from_sequence(HYPS * 50, npartitions=4)
     assert fd.error_rates(refs, hyps).compute() == fastloss.error_rates(SENTS * 50, HYPS * 50)
+
+
+# ---------------------------------------------------------------- method='sort'
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sort_method_equals_sklearn(clf, weighted):
+    """The range-partitioned plan (forced by a budget far below the data:
+    many buckets, ties across leaves) equals scikit-learn and the tree plan."""
+    skm = pytest.importorskip("sklearn.metrics")
+    y, s, w = clf
+    s = np.round(s, 2)  # ties within and across partitions and buckets
+    w = w if weighted else None
+    kw = {"sample_weight": None if w is None else chunked(w), "split_every": 2, "method": "sort",
+          "max_state_bytes": 24 * 30}
+    yd, sd = chunked(y), chunked(s)
+    auc, ap, roc, pr = dask.compute(
+        fd.roc_auc(yd, sd, **kw), fd.average_precision(yd, sd, **kw),
+        fd.roc_curve(yd, sd, **kw), fd.precision_recall_curve(yd, sd, **kw), **SYNC)
+    assert abs(auc - skm.roc_auc_score(y, s, sample_weight=w)) < 1e-12
+    assert abs(ap - skm.average_precision_score(y, s, sample_weight=w)) < 1e-12
+    if w is None:
+        assert auc == fastloss.roc_auc(y, s)  # integer counts: the same float
+    for got, want in zip(roc, skm.roc_curve(y, s, sample_weight=w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for got, want in zip(pr, skm.precision_recall_curve(y, s, sample_weight=w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(StateTooLargeError, match="method='sort'"):
+        fd.roc_auc(yd, sd, max_state_bytes=24 * 30).compute(**SYNC)  # the tree's root would hold them all
+
+
+def test_sort_method_edge_cases(rng):
+    skm = pytest.importorskip("sklearn.metrics")
+    y = (rng.random(400) < 0.4).astype(int)
+    s = rng.random(400)
+    wn = rng.random(400) - 0.2  # negative weights: the trapezoid form, as the single-process call
+    got = fd.roc_auc(chunked(y, (100,) * 4), chunked(s, (100,) * 4), sample_weight=chunked(wn, (100,) * 4),
+                     method="sort").compute(**SYNC)
+    assert abs(got - fastloss.roc_auc(y, s, sample_weight=wn)) < 1e-12
+    got = fd.average_precision(chunked(y, (100,) * 4), chunked(s, (100,) * 4), sample_weight=chunked(wn, (100,) * 4),
+                               method="sort").compute(**SYNC)
+    assert abs(got - skm.average_precision_score(y, s, sample_weight=wn)) < 1e-12
+    with pytest.warns(UserWarning, match="Only one class"):
+        assert np.isnan(fd.roc_auc(np.zeros(10, int), np.arange(10.0), method="sort").compute(**SYNC))
+    with pytest.warns(UserWarning, match="No positive class"):
+        assert fd.average_precision(np.zeros(10, int), np.arange(10.0), method="sort").compute(**SYNC) == 0.0
+    one = fd.roc_auc(np.array([0, 1, 1]), np.array([0.5, 0.5, 0.5]), method="sort").compute(**SYNC)
+    assert one == skm.roc_auc_score([0, 1, 1], [0.5, 0.5, 0.5])  # one distinct score: empty buckets
+    with pytest.raises(ValueError, match="method='exact'"):
+        fd.roc_auc(y, np.c_[s, 1 - s], method="sort")
+    with pytest.raises(ValueError, match="method must be"):
+        fd.roc_auc(y, s, method="radix")
+
+
+# ---------------------------------------------------------------- ovo and max_fpr
+
+
+@pytest.mark.parametrize("average", ["macro", "weighted"])
+def test_multiclass_ovo(rng, average):
+    skm = pytest.importorskip("sklearn.metrics")
+    y = rng.integers(0, 4, N)
+    p = rng.dirichlet(np.ones(4), N)
+    got = fd.roc_auc(chunked(y), chunked(p), multi_class="ovo", average=average, split_every=2).compute(**SYNC)
+    assert abs(got - skm.roc_auc_score(y, p, multi_class="ovo", average=average)) < 1e-12
+    assert abs(got - fastloss.roc_auc(y, p, multi_class="ovo", average=average)) < 1e-12
+    y3 = np.where(y == 2, 3, y)  # a class absent: the pairs of the classes present, as the single-process call
+    got = fd.roc_auc(chunked(y3), chunked(p), multi_class="ovo", average=average).compute(**SYNC)
+    assert abs(got - fastloss.roc_auc(y3, p, multi_class="ovo", average=average, labels=[0, 1, 2, 3])) < 1e-12
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        fd.roc_auc(y, p, multi_class="ovo", sample_weight=np.ones(N))
+    with pytest.raises(ValueError, match="average must be one of"):
+        fd.roc_auc(y, p, multi_class="ovo", average="micro")
+    with pytest.raises(NotImplementedError, match="average=None"):
+        fd.roc_auc(y, p, multi_class="ovo", average=None)
+
+
+@pytest.mark.parametrize("method", ["exact", "sort"])
+def test_max_fpr(clf, method):
+    skm = pytest.importorskip("sklearn.metrics")
+    y, s, w = clf
+    s = np.round(s, 2)
+    for mf in (0.05, 0.5, 1.0):
+        got = fd.roc_auc(chunked(y), chunked(s), sample_weight=chunked(w), max_fpr=mf, method=method,
+                         split_every=2).compute(**SYNC)
+        assert abs(got - skm.roc_auc_score(y, s, sample_weight=w, max_fpr=mf)) < 1e-12
+    with pytest.raises(ValueError, match="max_fpr"):
+        fd.roc_auc(y, s, max_fpr=0)
+    with pytest.raises(ValueError, match="Partial AUC computation not available in multiclass"):
+        fd.roc_auc(y, np.c_[s, 1 - s], max_fpr=0.5)
+
+
+def test_cluster_persisted_bags(client):
+    """Corpus WER over bags held on the cluster (partitions grouped by worker)."""
+    db = pytest.importorskip("dask.bag")
+    refs = [f"the cat sat on mat {i % 7}" for i in range(400)]
+    hyps = [f"the cat sat {'on' if i % 3 else 'in'} mat {i % 5}" for i in range(400)]
+    rb, hb = client.persist([db.from_sequence(refs, npartitions=8), db.from_sequence(hyps, npartitions=8)])
+    got = fd.error_rates(rb, hb, split_every=2).compute()
+    assert got == fastloss.error_rates(refs, hyps)

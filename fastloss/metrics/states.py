@@ -424,16 +424,35 @@ def _merge2(r1, r2):
     return u[:m], a[:m], b[:m]
 
 
+#: Runs merged in one pass by ``merge_k`` (more: a tree of such merges).
+_K_WAY = 8
+
+
+def _merge_k(runs):
+    starts = np.zeros(len(runs) + 1, dtype=np.int64)
+    np.cumsum([r[0].size for r in runs], out=starts[1:])
+    u_in, a_in, b_in = (np.concatenate([r[j] for r in runs]) for j in range(3))
+    n = u_in.size
+    u, a, b = np.empty(n), np.empty(n), np.empty(n)
+    m = _kernels().merge_k(u_in, a_in, b_in, starts, u, a, b)
+    return u[:m], a[:m], b[:m]
+
+
 def _merge_runs(runs):
     """Merge sorted distinct-score runs ``(u, a, b)``, adding the weights of
-    equal scores: pairwise in a balanced tree of linear merges, O(n log k)."""
+    equal scores: two runs by one linear merge, up to ``_K_WAY`` by one k-way
+    pass (each entry written once: fresh memory, not comparisons, is the
+    cost of large states), more in a tree of k-way merges."""
     runs = [r for r in runs if r[0].size]
     if not runs:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     if len(runs) == 1:
         return runs[0]  # state arrays are never modified in place: sharing is safe
     while len(runs) > 1:
-        runs = [_merge2(runs[i], runs[i + 1]) if i + 1 < len(runs) else runs[i] for i in range(0, len(runs), 2)]
+        if len(runs) == 2:
+            return _merge2(*runs)
+        runs = [_merge_k(runs[i:i + _K_WAY]) if len(runs[i:i + _K_WAY]) > 1 else runs[i]
+                for i in range(0, len(runs), _K_WAY)]
     return runs[0]
 
 

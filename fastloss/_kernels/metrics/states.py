@@ -102,3 +102,38 @@ def auc_ap(a, b):
         if den != 0.0:
             ap += a[i] * (tp / den)
     return auc, ap, tp
+
+
+@kernel()
+def merge_k(u_in, a_in, b_in, starts, u, a, b):
+    """Merge the k runs ``u_in[starts[r]:starts[r + 1]]`` (with their ``a_in``,
+    ``b_in``) into u, a, b in one pass (each output written once; k small:
+    the heads are scanned linearly); return the merged length."""
+    k = starts.size - 1
+    pos = starts[:-1].copy()
+    m = 0
+    while True:
+        best = 0.0
+        found = False
+        for r in range(k):
+            p = pos[r]
+            if p < starts[r + 1]:
+                v = u_in[p]
+                if not found or v < best:
+                    best = v
+                    found = True
+        if not found:
+            break
+        sa = 0.0
+        sb = 0.0
+        for r in range(k):
+            p = pos[r]
+            if p < starts[r + 1] and u_in[p] == best:
+                sa += a_in[p]
+                sb += b_in[p]
+                pos[r] = p + 1
+        u[m] = best
+        a[m] = sa
+        b[m] = sb
+        m += 1
+    return m

@@ -27,17 +27,55 @@ import numpy as np
 from . import Case, Shape, optional
 
 CHUNKS = 64
+#: Workers' MALLOC_TRIM_THRESHOLD_ (None: Dask's default, 64 KiB); set with
+#: the environment variable FASTLOSS_BENCH_TRIM.
+TRIM = None
 _state = {}
 
 
+def worker_env() -> dict:
+    """Environment for worker processes: import the same ``fastloss`` as this
+    process (a source checkout first on ``PYTHONPATH``, as the client)."""
+    import os
+
+    import fastloss
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastloss.__file__)))
+    path = os.environ.get("PYTHONPATH", "")
+    return {"PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
 def _client():
+    global TRIM
     if "client" not in _state:
+        import os
+
+        TRIM = os.environ.get("FASTLOSS_BENCH_TRIM", TRIM)
+        import time
+
+        import dask
         import distributed
 
+        t0 = time.perf_counter()
+        if TRIM is not None:
+            # glibc returns freed memory to the OS above this many bytes; Dask's
+            # nanny sets 64 KiB, so a worker page-faults every large array
+            # afresh (slow on these VMs); see docs/dask.md.
+            dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": TRIM})
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address=None, env=worker_env())
         client = distributed.Client(cluster)
-        _state.update(client=client, cluster=cluster)
+        t1 = time.perf_counter()
+        # Warm the workers: import fastloss and Numba and load the cached
+        # kernels the cases use (Numba's one-off start-up, ~0.5 s a process),
+        # timed apart from the cases.
+        client.run(_warm_worker)
+        t2 = time.perf_counter()
+        _state.update(client=client, cluster=cluster, startup_s=t1 - t0, warmup_s=t2 - t1)
+        import sys
+
+        sys.stderr.write(f"dask bench setup (not in the timings): LocalCluster started in {t1 - t0:.2f} s, "
+                         f"workers warmed (fastloss + Numba import, kernel cache load) in {t2 - t1:.2f} s\n")
 
         def close():
             client.close()
@@ -45,6 +83,71 @@ def _client():
 
         atexit.register(close)
     return _state["client"]
+
+
+def _warm_worker():
+    import fastloss
+    from fastloss.dask import single_threaded_kernels
+
+    x = np.linspace(-2, 2, 64, dtype=np.float32)
+    y = (x > 0).astype(np.int8)
+    with single_threaded_kernels():
+        fastloss.huber_loss(x, x[::-1].copy())
+        fastloss.mse_loss(x, x[::-1].copy())
+        fastloss.cross_entropy(x.reshape(8, 8), np.arange(8))
+        fastloss.ExactCurve().update(y, x)
+        fastloss.wer(["a b"], ["a c"])
+    return True
+
+
+def _pinned_chunks(make_block, nchunks, m, seed, names):
+    """Chunk ``i`` of every output made by one task ``make_block(seed, i, m)``
+    on one worker (the first half of the chunks on the first worker, the
+    second half on the other, as blocks of files split between machines),
+    its outputs kept there under the keys ``(names[j], i)``.  Pinned, so that
+    Dask's work stealing does not move the cheap ``getitem`` tasks (and with
+    them the data) to the other worker."""
+    import operator
+    import uuid
+
+    client = _client()
+    client.wait_for_workers(2, timeout=120)  # a worker restarted by its nanny (memory) comes back first
+    workers = sorted(client.scheduler_info()["workers"])
+    gen = f"bench-gen-{uuid.uuid4().hex}"
+    futures = []
+    for i in range(nchunks):
+        w = [workers[i * len(workers) // nchunks]]
+        pair = client.submit(make_block, seed, i, m, key=f"{gen}-{i}", workers=w, pure=False)
+        futures.append([client.submit(operator.getitem, pair, j, key=(nm, i), workers=w) for j, nm in enumerate(names)])
+    from distributed import wait
+
+    wait([f for row in futures for f in row])
+    return futures
+
+
+def _colocated(make_block, n, specs, seed):
+    """Dask arrays generated chunk by chunk by one task per chunk that makes
+    every array of that chunk (so chunk i of each array lives on one worker,
+    as the columns of one Parquet partition do), held in the workers' memory
+    (as persisted collections); and the same arrays gathered into this
+    process.  ``specs``: ``(dtype, trailing shape)`` per array."""
+    import uuid
+
+    import dask.array as da
+
+    m = n // CHUNKS
+    names = [f"bench-data-{uuid.uuid4().hex}" for _ in specs]
+    futures = _pinned_chunks(make_block, CHUNKS, m, seed, names)
+    out = []
+    for j, (dtype, tail) in enumerate(specs):
+        zeros = (0,) * len(tail)
+        dsk = {(names[j], i, *zeros): futures[i][j] for i in range(CHUNKS)}
+        out.append(da.Array(dsk, names[j], chunks=((m,) * CHUNKS, *((t,) for t in tail)), dtype=dtype))
+    # Gathered chunk by chunk (computing the arrays would concatenate them on
+    # a worker, copying half of the chunks to it).
+    parts = _client().gather(futures)
+    local = [np.concatenate([row[j] for row in parts]) for j in range(len(specs))]
+    return out, local
 
 
 def _persist(*arrays):
@@ -56,58 +159,67 @@ def _persist(*arrays):
     return arrays
 
 
-def _make_scores(params, rng):
-    import dask.array as da
+def _scores_block(seed, i, m):
+    r = np.random.default_rng([seed, i])
+    return r.random(m, dtype=np.float32), (r.random(m) < 0.3).astype(np.int8)
 
-    n = params["n"]
-    r = da.random.default_rng(int(rng.integers(1 << 31)))
-    s = r.random(n, chunks=n // CHUNKS, dtype=np.float32)
-    y = (r.random(n, chunks=n // CHUNKS) < 0.3).astype(np.int8)
-    s, y = _persist(s, y)
-    sl, yl = _client().gather(_client().compute([s, y]))
+
+def _pairs_block(seed, i, m):
+    r = np.random.default_rng([seed, i])
+    return r.standard_normal(m, dtype=np.float32), r.standard_normal(m, dtype=np.float32)
+
+
+def _logits_block(seed, i, m, c=100):
+    r = np.random.default_rng([seed, i])
+    return r.standard_normal((m, c), dtype=np.float32), r.integers(0, c, m)
+
+
+def _make_scores(params, rng):
+    (s, y), (sl, yl) = _colocated(_scores_block, params["n"], [(np.float32, ()), (np.int8, ())],
+                                  int(rng.integers(1 << 31)))
     return {"s": s, "y": y, "sl": sl, "yl": yl}
 
 
 def _make_pairs(params, rng):
-    import dask.array as da
-
-    n = params["n"]
-    r = da.random.default_rng(int(rng.integers(1 << 31)))
-    x = r.standard_normal(n, chunks=n // CHUNKS, dtype=np.float32)
-    t = r.standard_normal(n, chunks=n // CHUNKS, dtype=np.float32)
-    x, t = _persist(x, t)
-    xl, tl = _client().gather(_client().compute([x, t]))
+    (x, t), (xl, tl) = _colocated(_pairs_block, params["n"], [(np.float32, ()), (np.float32, ())],
+                                  int(rng.integers(1 << 31)))
     return {"x": x, "t": t, "xl": xl, "tl": tl}
 
 
 def _make_logits(params, rng):
-    import dask.array as da
-
-    n, c = params["n"], params["c"]
-    r = da.random.default_rng(int(rng.integers(1 << 31)))
-    x = r.standard_normal((n, c), chunks=(n // CHUNKS, c), dtype=np.float32)
-    t = r.integers(0, c, n, chunks=n // CHUNKS)
-    x, t = _persist(x, t)
-    xl, tl = _client().gather(_client().compute([x, t]))
+    assert params["c"] == 100
+    (x, t), (xl, tl) = _colocated(_logits_block, params["n"], [(np.float32, (100,)), (np.int64, ())],
+                                  int(rng.integers(1 << 31)))
     return {"x": x, "t": t, "xl": xl, "tl": tl}
 
 
 _WORDS = np.array("the a cat dog sat on mat hello world speech is hard to recognise well".split())
 
 
+def _text_block(seed, i, m):
+    r = np.random.default_rng([seed, i])
+    lens = r.integers(3, 12, m)
+    words = _WORDS[r.integers(0, _WORDS.size, int(lens.sum()))]
+    flip = r.random(words.size) < 0.15
+    hyp_words = np.where(flip, _WORDS[r.integers(0, _WORDS.size, words.size)], words)
+    cut = np.cumsum(lens)[:-1]
+    return [" ".join(w) for w in np.split(words, cut)], [" ".join(w) for w in np.split(hyp_words, cut)]
+
+
 def _make_text(params, rng):
+    """Sentences generated per partition on the workers (references and
+    hypotheses of a partition on one worker) and kept there as two bags;
+    the same lists gathered into this process."""
+    import uuid
+
     import dask.bag as db
 
-    n = params["n"]
-    lens = rng.integers(3, 12, n)
-    words = _WORDS[rng.integers(0, _WORDS.size, int(lens.sum()))]
-    flip = rng.random(words.size) < 0.15
-    hyp_words = np.where(flip, _WORDS[rng.integers(0, _WORDS.size, words.size)], words)
-    cut = np.cumsum(lens)[:-1]
-    refs = [" ".join(w) for w in np.split(words, cut)]
-    hyps = [" ".join(w) for w in np.split(hyp_words, cut)]
-    # Bags built from the lists (the timed call includes sending the text to the workers).
-    rb, hb = db.from_sequence(refs, npartitions=CHUNKS), db.from_sequence(hyps, npartitions=CHUNKS)
+    m = params["n"] // CHUNKS
+    names = [f"bench-text-{uuid.uuid4().hex}" for _ in (0, 1)]
+    futures = _pinned_chunks(_text_block, CHUNKS, m, int(rng.integers(1 << 31)), names)
+    rb, hb = (db.Bag({(names[j], i): futures[i][j] for i in range(CHUNKS)}, names[j], CHUNKS) for j in (0, 1))
+    parts = _client().gather(futures)
+    refs, hyps = ([s for row in parts for s in row[j]] for j in (0, 1))
     return {"r": rb, "h": hb, "rl": refs, "hl": hyps}
 
 
