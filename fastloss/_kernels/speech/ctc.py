@@ -357,6 +357,41 @@ _ERR_MAX = 1e-14
 _D_MIN = 2.0 ** -950
 
 
+@kernel()
+def _extend(tg, blank):
+    """(extended labels, skip flags, repeats) of a target for the
+    probability-space paths: ``lab`` the 2L+1 states (blanks around and
+    between the labels), ``skp[s] = 1.0`` where state s may also be entered
+    from s - 2 (a label differing from the previous one), ``repeats`` the
+    number of equal neighbouring labels (each needs a blank frame)."""
+    L = tg.size
+    S = 2 * L + 1
+    lab = np.empty(S, dtype=np.int64)
+    skp = np.zeros(S + 2, dtype=np.float64)
+    for s in range(S):
+        lab[s] = blank
+    repeats = 0
+    for j in range(L):
+        lab[2 * j + 1] = tg[j]
+        if j > 0:
+            if tg[j] != tg[j - 1]:
+                skp[2 * j + 1] = 1.0
+            else:
+                repeats += 1
+    return lab, skp, repeats
+
+
+@kernel()
+def _lse_rows(lp, base, st, C, Tn, from_logits):
+    """Per frame, the log-sum-exp of the row (the log-softmax's shift) for
+    logits; zeros for log-probabilities."""
+    lse = np.zeros(Tn, dtype=np.float64)
+    if from_logits:
+        for t in range(Tn):
+            lse[t] = _row_lse(lp, base + t * st, C)
+    return lse
+
+
 @kernel(inline=True)
 def _smul(x, y):
     """x * y for x, y >= 0, or 0 when the product would be below 2^-1021
@@ -500,24 +535,10 @@ def _job_prob(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale,
     """
     L = tg.size
     S = 2 * L + 1
-    repeats = 0
-    for j in range(1, L):
-        repeats += tg[j] == tg[j - 1]
+    lab, skp, repeats = _extend(tg, blank)
     if Tn == 0 or Tn < L + repeats:
         return False, 0.0
-    lab = np.empty(S, dtype=np.int64)
-    skp = np.zeros(S + 2, dtype=np.float64)
-    for s in range(S):
-        lab[s] = blank
-    for j in range(L):
-        lab[2 * j + 1] = tg[j]
-        if j > 0 and tg[j] != tg[j - 1]:
-            skp[2 * j + 1] = 1.0
-
-    lse = np.zeros(Tn, dtype=np.float64)
-    if from_logits:
-        for t in range(Tn):
-            lse[t] = _row_lse(lp, base + t * st, C)
+    lse = _lse_rows(lp, base, st, C, Tn, from_logits)
 
     W = S + 2
     nrows = Tn if want_grad else 2
@@ -786,24 +807,11 @@ def _job_ext(lp, base, st, C, tg, Tn, T, blank, from_logits, want_grad, gscale, 
     :func:`_job` handles.  Same recursions and windows as :func:`_job`."""
     L = tg.size
     S = 2 * L + 1
-    repeats = 0
-    for j in range(1, L):
-        repeats += tg[j] == tg[j - 1]
+    lab, skp, repeats = _extend(tg, blank)
     # With C >= S the emissions cost an exp per state: log space is as fast.
     if Tn == 0 or Tn < L + repeats or C >= S:
         return False, 0.0
-    lab = np.empty(S, dtype=np.int64)
-    skp = np.zeros(S + 2, dtype=np.float64)
-    for s in range(S):
-        lab[s] = blank
-    for j in range(L):
-        lab[2 * j + 1] = tg[j]
-        if j > 0 and tg[j] != tg[j - 1]:
-            skp[2 * j + 1] = 1.0
-    lse = np.zeros(Tn, dtype=np.float64)
-    if from_logits:
-        for t in range(Tn):
-            lse[t] = _row_lse(lp, base + t * st, C)
+    lse = _lse_rows(lp, base, st, C, Tn, from_logits)
 
     W = S + 2
     # alpha: a ping-pong pair of rows; with a gradient, every _XSEG-th row is
