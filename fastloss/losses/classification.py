@@ -31,7 +31,7 @@ import numpy as np
 from .._core import checks as _checks
 from .._core.consts import NARROW_C, SERIAL_BELOW_SOFTMAX
 from .._core import driver as _driver
-from .._core.driver import check_out, finish, plain_pair, run, run_plain
+from .._core.driver import _F32, _F64, _ndarray, check_out, finish, plain_pair, run, run_plain
 from .._core.streaming import streamable
 
 from .._core.consts import BCE, BCE_LOGITS, CE_INDEX, CE_SOFT, FOCAL, FOCAL_INDEX, KL, KL_LOG
@@ -47,10 +47,7 @@ def _kernels():
     return classification
 
 
-_F32 = np.dtype(np.float32)
-_F64 = np.dtype(np.float64)
 _I64 = np.dtype(np.int64)
-_ndarray = np.ndarray
 
 
 def _plain_call(reduction, weight, grad_out, return_grad) -> bool:

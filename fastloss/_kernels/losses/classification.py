@@ -495,14 +495,9 @@ def narrow_rows(x, tgt, ign, mean, want_grad, grad, rowloss):
     gradient is scaled by 1/valid when ``mean`` (0 when no label is valid).
     """
     R, C = x.shape
-    valid = 0
-    for i in range(R):
-        y = tgt[i]
-        if y == ign:
-            continue
-        if y < 0 or y >= C:
-            return i, valid, 0.0
-        valid += 1
+    bad, valid = scan_labels(tgt, C, ign)
+    if bad >= 0:
+        return bad, valid, 0.0
     gscale = 1.0
     if mean:
         gscale = 1.0 / valid if valid > 0 else 0.0
