@@ -260,3 +260,33 @@ def test_install_sequence_leaves_nothing(tmp_path):
     assert not left, left
     proc = sh(py, "-c", "import fastloss", check=False)
     assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr
+
+
+def test_cache_load_defers_the_registries_and_compiles_still_work(tmp_path):
+    """A warm-cache fastloss call loads machine code without Numba's typing
+    and lowering registries (runtime.defer_context_refresh); anything that
+    compiles afterwards (the user's own njit function, a fastloss kernel
+    for a new signature) refreshes first and gives the right answer."""
+    code = (
+        "import sys, numpy as np, fastloss\n"
+        "x = np.linspace(0, 1, 1000, dtype=np.float32); y = x[::-1].copy()\n"
+        "v = float(fastloss.mse_loss(x, y))\n"
+        "assert abs(v - float(np.mean((x.astype(np.float64) - y) ** 2))) < 1e-6, v\n"
+        "print('npyimpl' if 'numba.np.npyimpl' in sys.modules else 'deferred')\n"
+        "import numba\n"
+        "f = numba.njit(lambda a: np.sum(np.sqrt(a)))\n"
+        "assert abs(f(np.arange(4.0)) - np.sum(np.sqrt(np.arange(4.0)))) < 1e-12\n"
+        "h = fastloss.huber_loss(x.astype(np.float16).astype(np.float64)[::2], y[::2].astype(np.float64))\n"
+        "ref = np.mean(np.where(abs(d := x.astype(np.float16).astype(np.float64)[::2] - y[::2]) < 1, 0.5 * d * d, abs(d) - 0.5))\n"
+        "assert abs(h - ref) < 1e-12, (h, ref)\n"
+        "print('OK')\n"
+    )
+    env = dict(os.environ)
+    env["NUMBA_CACHE_DIR"] = str(tmp_path)
+    outs = []
+    for _ in range(2):  # the first run fills the cache, the second loads from it
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outs.append(proc.stdout.split())
+    assert outs[0][-1] == outs[1][-1] == "OK"
+    assert outs[1][0] == "deferred", outs

@@ -40,7 +40,7 @@ from .cpu import configure_numba as _configure_numba  # noqa: E402
 _configure_numba(numba)  # vector width per host, before the first compile (see _core/cpu.py)
 
 _runtime.install_cache_locator()
-_runtime.defer_blas_check()
+_runtime.defer_context_refresh()  # also defers defer_blas_check's import to the first compile
 
 # Choose the threading layer now (Numba would on the first parallel call), so
 # that an unsafe layer is reported once, up front.

@@ -355,3 +355,53 @@ def defer_blas_check() -> None:
         import numba.np.arraymath  # noqa: F401
     finally:
         linalg.ensure_blas = real
+
+
+def defer_context_refresh() -> bool:
+    """Load cached fastloss kernels without refreshing Numba's whole context.
+
+    Numba's ``Cache.load_overload`` starts with ``target_context.refresh()``,
+    which imports and installs every typing and lowering registry of Numba
+    (``numba.np.npyimpl``, ``arrayobj``, ``mathimpl``, the typed containers,
+    ...): measured 0.12 s of a 0.17 s warm-cache first call (after
+    ``import numba``; docs/design.md, "Start-up").  Loading machine code from
+    the cache needs none of it: it needs the NRT runtime (``rtsys``, whose
+    symbols the object code links against), which is what this does instead.
+    Every compile still refreshes first (Numba's ``CompilerBase`` does, and
+    so does ``BaseContext.get_function``), so a later cache miss compiles
+    exactly as before.  Applies to fastloss's own kernels only (functions
+    defined in the ``fastloss`` package); other cached functions keep
+    Numba's behaviour.  The deferred ``refresh`` keeps the SciPy-free BLAS
+    check of :func:`defer_blas_check`.  Returns False, changing nothing, on
+    a Numba whose internals differ.
+    """
+    try:
+        from numba.core import caching
+        from numba.core.cpu import CPUContext
+        from numba.core.runtime import rtsys
+    except ImportError:  # pragma: no cover
+        return False
+    real_load = caching.Cache.__dict__.get("load_overload")
+    real_lar = CPUContext.__dict__.get("load_additional_registries")
+    if real_load is None or real_lar is None or getattr(real_load, "__fastloss__", False):
+        return False
+    if not (hasattr(caching.Cache, "_load_overload") and hasattr(caching.Cache, "_guard_against_spurious_io_errors")):
+        return False  # pragma: no cover
+
+    def load_overload(self, sig, target_context):
+        py_func = getattr(self, "_py_func", None)
+        mod = getattr(py_func, "__module__", "") or ""
+        if not (mod.startswith("fastloss.") and isinstance(target_context, CPUContext)):
+            return real_load(self, sig, target_context)
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+    def load_additional_registries(self):
+        defer_blas_check()
+        return real_lar(self)
+
+    load_overload.__fastloss__ = True
+    caching.Cache.load_overload = load_overload
+    CPUContext.load_additional_registries = load_additional_registries
+    return True
