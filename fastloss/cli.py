@@ -92,7 +92,8 @@ def _warmup(args) -> int:
 
     t0 = time.perf_counter()
     families = args.family or None
-    n = warmup.warmup(families, jobs=args.jobs, progress=not args.no_progress, quick=args.quick)
+    tour = args.tour or (args.quick and not families)
+    n = warmup.warmup(families, jobs=args.jobs, progress=not args.no_progress, quick=args.quick, tour=tour)
     print(f"warmed up {n} kernel calls in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
@@ -114,7 +115,8 @@ def _bench(args) -> int:
 
         t0 = time.perf_counter()
         print("first run: compiling the kernels once (cached on disk for every later run)", file=sys.stderr)
-        warmup.warmup(args.family or None, jobs=None, progress=not args.no_progress, quick=args.quick)
+        warmup.warmup(args.family or None, jobs=None, progress=not args.no_progress, quick=args.quick,
+                      tour=benchrun.is_tour(args.family, args.func, args.quick))
         print(f"compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     if not plan:
         print("nothing to run: check --family/--func", file=sys.stderr)
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="fastloss", description="Fast losses, gradients and metrics on the CPU.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="time fastloss against NumPy/PyTorch/scikit-learn/jiwer on built-in synthetic data")
-    b.add_argument("--quick", action="store_true", help="one small shape per function (~20 s; the very first run also compiles the kernels, in parallel processes)")
+    b.add_argument("--quick", action="store_true", help="a tour of the headline cases (~10 s; the very first run also compiles their kernels, in parallel processes: under a minute); with --family/--func: one small shape per function")
     b.add_argument("--family", action="append", help="only this family (repeatable): regression, classification, embedding, ctc, rnnt, decode, metrics, ood, overhead; dask (not run by default: starts a 2-worker LocalCluster)")
     b.add_argument("--func", action="append", help="only this function (repeatable), e.g. huber_loss")
     b.add_argument("--library", action="append", help="only these baselines (repeatable), e.g. torch")
@@ -163,7 +165,8 @@ def main(argv=None) -> int:
     w = sub.add_parser("warmup", help="compile (or load) the kernels ahead of time, in parallel processes")
     w.add_argument("--family", action="append", help="only this family (repeatable); default: all")
     w.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
-    w.add_argument("--quick", action="store_true", help="only what `fastloss bench --quick` calls")
+    w.add_argument("--quick", action="store_true", help="only what `fastloss bench --quick` calls (with the same --family)")
+    w.add_argument("--tour", action="store_true", help="only the cases of `fastloss bench --quick`'s tour (what it runs without --family)")
     w.add_argument("--no-progress", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.command == "info":

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .cases import FAMILIES, all_cases
+from .cases import FAMILIES, all_cases, picked
 
 
 @dataclass
@@ -65,16 +65,17 @@ def _progress(i, total, text, stream=sys.stderr):
 
 
 def select(families=None, funcs=None, quick=False):
+    """(case, shape) pairs to run; ``quick`` with neither ``families`` nor
+    ``funcs`` is the tour (``cases.TOUR``), otherwise the quick shapes."""
     cases = all_cases(tuple(families) if families else FAMILIES)
     if funcs:
         cases = [c for c in cases if c.func in funcs]
-    plan = []
-    for case in cases:
-        for shape in case.shapes:
-            if quick and not shape.quick:
-                continue
-            plan.append((case, shape))
-    return plan
+    tour = is_tour(families, funcs, quick)
+    return [(case, shape) for case in cases for shape in picked(case, quick, tour)]
+
+
+def is_tour(families=None, funcs=None, quick=False) -> bool:
+    return bool(quick) and not families and not funcs
 
 
 def cpu_info() -> dict:

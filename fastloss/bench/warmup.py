@@ -15,7 +15,10 @@ import time
 
 import numpy as np
 
-from .cases import FAMILIES, all_cases
+from .cases import FAMILIES, all_cases, picked
+
+
+SLOW_FIRST = ("decode", "ctc")
 
 
 def _size(params: dict) -> int:
@@ -26,17 +29,16 @@ def _size(params: dict) -> int:
     return n
 
 
-def calls(families=None, quick=False) -> list:
+def calls(families=None, quick=False, tour=False) -> list:
     """(case, shape, sizes) to run: per case, the smallest shape of each dtype
-    (of the ``--quick`` shapes only, with ``quick``: what ``fastloss bench
-    --quick`` will call, nothing more), with the element counts of all the
-    shapes of that dtype the benchmark will call."""
+    (of the ``--quick`` shapes only, with ``quick``; of the tour's, with
+    ``tour``: what ``fastloss bench --quick`` will call, nothing more), with
+    the element counts of all the shapes of that dtype the benchmark will
+    call."""
     out = []
     for case in all_cases(tuple(families) if families else FAMILIES):
         best, sizes = {}, {}
-        for shape in case.shapes:
-            if quick and not shape.quick:
-                continue
+        for shape in picked(case, quick, tour):
             key = str(shape.params.get("dtype", ""))
             sizes.setdefault(key, []).append(_size(shape.params))
             if key not in best or _size(shape.params) < _size(best[key].params):
@@ -60,13 +62,13 @@ def _thresholds(value=None) -> dict:
     return before
 
 
-def run_here(families=None, progress=True, quick=False) -> int:
+def run_here(families=None, progress=True, quick=False, tour=False) -> int:
     """Each call at its smallest size (small: the kernels' serial twins, see
     ``fastloss._core.jit.launch``), and again with the small-input thresholds
     off (the parallel kernels) when a shape the benchmark calls is large
     enough to run them; a user-size call that is never large compiles only
     the twin."""
-    plan = calls(families or FAMILIES, quick)
+    plan = calls(families or FAMILIES, quick, tour)
     lowest = min(_thresholds().values())
     for i, (case, shape, sizes) in enumerate(plan):
         if progress:
@@ -85,17 +87,23 @@ def run_here(families=None, progress=True, quick=False) -> int:
     return len(plan)
 
 
-def warmup(families=None, *, jobs=None, progress=True, quick=False) -> int:
+def warmup(families=None, *, jobs=None, progress=True, quick=False, tour=False) -> int:
     """Compile the kernels of ``families`` (default: all) in ``jobs``
-    processes (default: one per core); returns the number of calls made."""
+    processes (default: one per core); returns the number of calls made.
+    ``tour``: only the cases of ``fastloss bench --quick``'s tour."""
     fams = list(families) if families else list(FAMILIES)
+    if tour:
+        fams = [f for f in fams if calls([f], quick, tour)]
     if not fams:
         return 0
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(fams) <= 1:
-        return run_here(fams, progress, quick)
-    # Longest first: the families with the most specialisations to compile.
-    order = sorted(fams, key=lambda f: -len(calls([f], quick)))
+        return run_here(fams, progress, quick, tour)
+    # Longest first: the families with the most specialisations to compile,
+    # except that the CTC and decoder kernels, the slowest single compiles
+    # (measured ~20 s and ~30 s), always start first.
+    order = sorted(fams, key=lambda f: (f not in SLOW_FIRST, SLOW_FIRST.index(f) if f in SLOW_FIRST else 0,
+                                        -len(calls([f], quick, tour))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")])))
     running, done, total = [], 0, 0
     pending = list(order)
@@ -105,6 +113,7 @@ def warmup(families=None, *, jobs=None, progress=True, quick=False) -> int:
             fam = pending.pop(0)
             cmd = [sys.executable, "-m", "fastloss", "warmup", "--jobs", "1", "--no-progress", "--family", fam]
             cmd += ["--quick"] if quick else []
+            cmd += ["--tour"] if tour else []
             running.append((fam, subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
         time.sleep(0.05)
         for item in list(running):
@@ -116,7 +125,7 @@ def warmup(families=None, *, jobs=None, progress=True, quick=False) -> int:
             err = proc.stderr.read()
             if proc.returncode != 0:
                 failed.append((fam, err.strip().splitlines()[-1:] or ["?"]))
-            total += len(calls([fam], quick))
+            total += len(calls([fam], quick, tour))
             if progress:
                 print(f"[{done}/{len(order)}] {fam} compiled", file=sys.stderr, flush=True)
     if failed:

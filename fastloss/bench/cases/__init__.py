@@ -41,6 +41,35 @@ class Case:
         return f"{self.func}[{self.variant}]|{shape.label}"
 
 
+#: ``fastloss bench --quick`` without ``--family``/``--func``: a tour of the headline cases of the
+#: families (float32 where a case has a dtype), chosen so that the very first run on a fresh
+#: install, compiling included, stays under a minute on 2 cores (issue 11; measured in
+#: docs/benchmarks.md, "First run").  Every kernel compile costs seconds (CTC loss ~20 s, the LM
+#: decoder ~30 s), so the tour keeps one case per headline function and leaves out the float64
+#: twins, the LM decoder, RNN-T and the embedding losses.  ``fastloss bench --quick --family F`` runs every quick shape of family F.
+TOUR = frozenset({
+    "huber_loss[forward]|1e6 float32",
+    "mse_loss[forward+grad]|1e6 float32",
+    "cross_entropy[forward]|256x1000 float32",
+    "cross_entropy[forward+grad]|256x1000 float32",
+    "ctc_loss[forward+grad]|T500 N32 C30 L100 float32",
+    "ctc_greedy_decode[forward]|T500 N32 C29",
+    "wer[forward]|5k pairs",
+    "roc_auc[forward]|1e5 1%pos",
+    "confusion_matrix[forward]|1e5 C10",
+    "matthews_corrcoef[forward]|1e5",
+    "ood_metrics[forward]|1e5+1e4",
+    "ConfusionMatrix[update+compute]|100x1e3",
+})
+
+
+def picked(case: Case, quick: bool = False, tour: bool = False) -> list:
+    """The shapes of ``case`` a run uses: all, the quick ones, or those in :data:`TOUR`."""
+    if tour:
+        return [s for s in case.shapes if case.group(s) in TOUR]
+    return [s for s in case.shapes if s.quick or not quick]
+
+
 def optional(module: str):
     """Import an optional baseline, or return None when it is not installed."""
     try:
