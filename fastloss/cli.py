@@ -29,7 +29,7 @@ def _info() -> int:
     layer = jit.threading_layer()
     safe = "fork- and thread-safe" if layer in runtime.SAFE_LAYERS else "NOT fork/thread-safe, see docs/design.md"
     print(f"threading     {layer} ({safe}; NUMBA_THREADING_LAYER={os.environ.get('NUMBA_THREADING_LAYER', 'unset')})")
-    print(f"libtbb        {runtime.tbb_status()}")
+    print(f"libtbb        {runtime.tbb_status()} (tbb wheel {version('tbb')})")
     print(
         f"serial below  {consts.SERIAL_BELOW_ELEMENTWISE} elements (elementwise), {consts.SERIAL_BELOW_ROWS} (row losses), "
         f"{consts.SERIAL_BELOW_SOFTMAX} (softmax rows)"
