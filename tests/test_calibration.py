@@ -224,3 +224,101 @@ P2 = np.array([[0.7, 0.3], [0.2, 0.8]])
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# -- the fused common call (calibration._fast_bins): same bits, same errors --
+
+
+def _general(x):
+    """The same data as a Fortran-ordered copy: not C-contiguous, so it
+    takes the NumPy path (checks, confidences, binning in separate passes)."""
+    return np.asfortranarray(x) if x.ndim == 2 else x[::-1].copy()[::-1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 37, 40_000])  # 40_000: three chunks of partial sums
+def test_fused_path_bitwise(dtype, n, rng):
+    logits, probs, labels = _multiclass(rng, n=n, c=7)
+    probs = probs.astype(dtype)
+    logits = logits.astype(dtype)
+    for x, lg in ((probs, False), (logits, True), (probs[:, 0].copy(), False)):
+        y = labels if x.ndim == 2 else (labels % 2)
+        got = fastloss.reliability_diagram(x, y, n_bins=13, logits=lg)
+        want = fastloss.reliability_diagram(_general(x), y, n_bins=13, logits=lg)
+        for g, w in zip(got, want):
+            assert g.tobytes() == w.tobytes()
+        assert ece(x, y.astype(np.int32), logits=lg) == ece(_general(x), y, logits=lg)
+
+
+def _outcome(f):
+    try:
+        return f().tobytes()
+    except ValueError as exc:
+        return str(exc)
+
+
+def test_fused_path_row_sum_tolerance():
+    # np.isclose(row sum, 1) decides, to the last bit, also where the fused
+    # pass rounds its sum differently: rows near the tolerance go to NumPy.
+    tol = 1e-08 + 1e-05
+    y = np.array([0, 2])
+    for d in np.linspace(-6e-15, 6e-15, 25):
+        for sign in (1.0, -1.0):
+            p = np.array([[0.5, 0.25 + sign * (tol + d), 0.25], [0.3, 0.3, 0.4]])
+            assert _outcome(lambda: ece(p, y)) == _outcome(lambda: ece(_general(p), y))
+    with pytest.raises(ValueError, match="row 0 sums to"):
+        ece(np.array([[0.5, 0.25 + 2 * tol, 0.25]]), np.array([0]))
+
+
+@pytest.mark.parametrize(
+    "x, y, lg, match",
+    [
+        (np.array([[0.7, 0.3], [0.2, 0.8]]), np.array([0, 2]), False, r"labels must be in \[0, 2\), got 2 at position \(1,\)"),
+        (np.array([[0.7, 0.3], [0.2, 0.8]]), np.array([-1, 0]), False, r"labels must be in \[0, 2\), got -1"),
+        (np.array([[0.7, 0.3], [np.nan, 0.8]]), np.array([0, 1]), False, "contains NaN"),
+        (np.array([[1.5, -0.5], [0.2, 0.8]]), np.array([0, 1]), False, r"in \[0, 1\] \(got values in \[-0.5, 1.5\]\)"),
+        (np.array([[0.7, 0.2], [0.2, 0.8]]), np.array([0, 1]), False, "row 0 sums to 0.8999"),
+        (np.array([0.2, 1.5]), np.array([0, 1]), False, "logits=True"),
+        (np.array([0.2, 0.5]), np.array([0, 2]), False, r"labels must be in \[0, 2\)"),
+        (np.array([[0.0, np.nan], [1.0, 2.0]]), np.array([0, 1]), True, "NaN or \\+inf logit in sample 0"),
+        (np.array([[0.0, 1.0], [np.inf, 2.0]]), np.array([0, 1]), True, "sample 1"),
+        (np.array([[0.0, 1.0]], dtype=np.float32), np.array([2**63], dtype=np.uint64), False, "labels must be in"),
+    ],
+)
+def test_fused_path_errors(x, y, lg, match):
+    keep = x.copy(), y.copy()
+    with pytest.raises(ValueError, match=match):
+        ece(x, y, logits=lg)
+    b = fastloss.CalibrationBins(n_bins=4, logits=lg)
+    empty = b.to_state()
+    with pytest.raises(ValueError, match=match):
+        b.update(x, y)
+    assert b == fastloss.CalibrationBins.from_state(empty)  # nothing added
+    assert np.array_equal(x, keep[0], equal_nan=True) and np.array_equal(y, keep[1])
+
+
+def test_calibration_bins_fused_update_equals_general(rng):
+    _, probs, labels = _multiclass(rng, n=3000, c=10)
+    probs = probs.astype(np.float32)
+    fast, slow = fastloss.CalibrationBins(), fastloss.CalibrationBins()
+    for lo in range(0, 3000, 700):
+        fast.update(probs[lo:lo + 700], labels[lo:lo + 700])
+        slow.update(_general(probs[lo:lo + 700]), labels[lo:lo + 700].tolist())
+    assert fast == slow and fast.dtype == slow.dtype == "f4"
+    assert fast.result() == pytest.approx(ece(probs, labels), rel=1e-12)
+
+
+def test_uniform_bins_on_and_next_to_edges(rng):
+    # The kernels' branch-free bin index equals np.searchsorted(edges[1:-1], c)
+    # (scikit-learn's rule), on the edges and one ulp either side of them.
+    for nb in [*range(1, 41), 97, 1000, 4099]:
+        e = np.linspace(0.0, 1.0, nb + 1)
+        c = np.concatenate([e, np.nextafter(e, 2.0), np.nextafter(e, -1.0), rng.random(200)])
+        c = np.clip(c, 0.0, 1.0)
+        want = np.bincount(np.searchsorted(e[1:-1], c), minlength=nb)
+        y = np.zeros(c.size, dtype=np.int64)
+        assert np.array_equal(fastloss.reliability_diagram(c, y, n_bins=nb).count, want)  # fused pass
+        assert np.array_equal(fastloss.reliability_diagram(c[::-1].copy()[::-1], y, n_bins=nb).count, want)
+        c32 = c.astype(np.float32)
+        want32 = np.bincount(np.searchsorted(e[1:-1], c32.astype(np.float64)), minlength=nb)
+        assert np.array_equal(fastloss.reliability_diagram(c32, y, n_bins=nb).count, want32)

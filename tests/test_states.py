@@ -175,3 +175,61 @@ def test_confusion_metric_helpers():
     assert m.accuracy() == skm.accuracy_score(t, p)
     np.testing.assert_array_equal(m.result(labels=[2, 0]), skm.confusion_matrix(t, p, labels=[2, 0]))
     np.testing.assert_allclose(m.result(normalize="pred"), skm.confusion_matrix(t, p, normalize="pred"))
+
+
+# -- ExactCurve's lazy states: pending unsorted scores, the run stack ---------
+
+
+def _run(c):
+    return c.scores.tobytes(), c.pos.tobytes(), c.neg.tobytes()
+
+
+@pytest.mark.parametrize("pending", [None, 400])  # 400 bytes: pending scores sorted into runs while updating
+def test_exact_curve_plain_updates_equal_general(pending, rng, monkeypatch):
+    from fastloss.metrics import states
+
+    if pending is not None:
+        monkeypatch.setattr(states, "_PENDING", pending)
+    fast, slow = ExactCurve(), ExactCurve()
+    ys, ss = [], []
+    for i in range(12):
+        n = int(rng.integers(0, 90))
+        y = rng.integers(0, 3, n)  # label 2: negative, as every label but pos_label
+        s = (rng.integers(0, 40, n) / 40).astype(np.float32 if i % 3 else np.float64)
+        y = (y == 1) if i % 4 == 1 else y.astype(np.int32) if i % 4 == 2 else y
+        fast.update(y, s)
+        slow.update(y, s, sample_weight=np.ones(n))  # weights: the general path, same counts
+        ys.append(y == 1)
+        ss.append(s)
+        if i == 5:
+            assert _run(fast) == _run(slow)  # read mid-stream, then go on
+    assert _run(fast) == _run(slow)
+    assert fast.score_dtype == slow.score_dtype
+    y, s = np.concatenate(ys), np.concatenate(ss)
+    assert fast.roc_auc() == pytest.approx(fastloss.roc_auc(y, s), rel=1e-12)
+    assert fast.average_precision() == pytest.approx(fastloss.average_precision(y, s), rel=1e-12)
+
+
+def test_exact_curve_pending_state_round_trips(rng):
+    y, s = rng.integers(0, 2, 500), rng.random(500)
+    c = ExactCurve().update(y[:200], s[:200]).update(y[200:], s[200:])
+    assert "_pending" in c.__dict__ and c.__dict__["_pending"]
+    again = pickle.loads(pickle.dumps(c))
+    assert "_pending" not in again.__dict__ and again == c
+    d = ExactCurve().update(y[:100], s[:100])
+    d.merge(ExactCurve().update(y[100:], s[100:]))  # other's pending sorted, self's kept
+    assert d == c and d.copy() == c and Metric.from_state(d.to_state()) == c
+    assert (d + c).count == 1000
+
+
+def test_exact_curve_plain_bad_input_changes_nothing():
+    c = ExactCurve().update(np.array([0, 1]), np.array([0.2, 0.4], dtype=np.float32))
+    before = _run(c)
+    s = np.array([0.1, np.inf, 0.3])
+    with pytest.raises(ValueError, match=r"y_score contains infinity \(inf at index 1\)"):
+        c.update(np.array([0, 1, 1]), s)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        c.update(np.array([0, 1]), np.array([0.1, 0.2, 0.3]))
+    assert _run(c) == before and np.isinf(s[1])
+    assert ExactCurve(pos_label=0).update(np.array([0, 1, 1]), np.array([0.9, 0.2, 0.1])).roc_auc() == 1.0
+    assert ExactCurve(pos_label=2**70).update(np.array([0, 1]), np.array([0.9, 0.2])).count == 2

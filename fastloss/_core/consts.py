@@ -26,6 +26,9 @@ TRIPLET, CONTRASTIVE, COSINE = range(3)
 MULTI_MARGIN, HINGE_MC = range(2)
 # Out-of-distribution scores (fastloss._kernels.metrics.ood).
 MSP, MAX_LOGIT, ENERGY, NEG_ENTROPY = range(4)
+# Inputs of the fused calibration update (fastloss._kernels.metrics.ood.bin_rows):
+# (N, C) probabilities, (N, C) logits, binary probabilities as an (N, 1) view.
+BIN_PROBS, BIN_LOGITS, BIN_BINARY = range(3)
 
 # Below these sizes (elements of the whole call) a parallel kernel runs on the
 # calling thread alone (fastloss._core.jit.launch): a parallel region costs

@@ -47,7 +47,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._core import checks as _checks
-from .._core.consts import CHUNK
+from .._core.consts import BIN_BINARY, BIN_LOGITS, BIN_PROBS, CHUNK, SERIAL_BELOW_ROWS
+from .._core.driver import launch as _launch
 
 NORMS = ("l1", "l2", "max")
 STRATEGIES = ("uniform", "quantile")
@@ -146,20 +147,89 @@ def _confidences(probs_or_logits, labels, logits):
     return conf, hit, dtype
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
+_ndarray = np.ndarray
+# np.isclose(row_sum, 1.0)'s tolerance (atol + rtol * 1), as it computes it.
+_ROW_TOL = 1e-08 + 1e-05 * 1.0
+_TAGS = {m: (0,) * m for m in (BIN_PROBS, BIN_LOGITS, BIN_BINARY)}  # bin_rows' compile-time mode
+
+
+def _chunk(n_bins: int) -> int:
+    # Chunks are fixed by (n, n_bins), never by the thread count, so the
+    # summed partials are bitwise reproducible; a larger chunk for many bins
+    # bounds the partials' memory to ~n/16 values.
+    return max(CHUNK, 16 * n_bins)
+
+
+def _fast_bins(x, labels, logits, edges, count, conf_sum, hit_sum):
+    """The common update in one compiled pass: add the uniform bins of
+    ``x`` into ``count``/``conf_sum``/``hit_sum`` and return its dtype, or
+    return None having changed nothing (then :func:`_confidences` and
+    :func:`_binned` do it in NumPy, and raise the errors).
+
+    Taken for plain C-contiguous NumPy arrays: native float32/float64
+    ``(N, C)`` probabilities or logits, or ``(N,)`` probabilities, N >= 1,
+    integer labels ``(N,)``.  The kernel (``bin_rows``) makes the general
+    path's checks (labels in range, probabilities in [0, 1], row sums 1,
+    finite confidences) in the same pass and adds nothing when one fails,
+    so every bad input still gets the general path's error; results are the
+    general path's bit for bit (same chunks, same order of summation).
+    """
+    if type(x) is not _ndarray or type(labels) is not _ndarray:
+        return None
+    d = x.dtype
+    if (d is not _F32 and d is not _F64) or not x.flags.c_contiguous:
+        return None
+    if labels.dtype is not _I64:
+        if labels.dtype.kind not in "iu":
+            return None
+        labels = labels.astype(np.int64)  # uint64 >= 2**63 wraps negative: flagged, general path
+    n = x.shape[0]
+    if n == 0 or labels.shape != (n,) or not labels.flags.c_contiguous:
+        return None
+    if x.ndim == 2:
+        C = x.shape[1]
+        if C < 2:
+            return None
+        mode = BIN_LOGITS if logits else BIN_PROBS
+    elif x.ndim == 1 and not logits:
+        C = 1
+        x = x.reshape(n, 1)
+        mode = BIN_BINARY
+    else:
+        return None
+    # Row sums are summed in another order than NumPy's; their difference is
+    # below C * 2**-52 (each row sums to ~1): rows closer than 4x that to the
+    # tolerance go to the general path, which decides them with NumPy.
+    tol = _ROW_TOL - 4.0 * C * 2.0**-52
+    k = _kernels()
+    status = _launch(k.bin_rows, x.size, SERIAL_BELOW_ROWS, _TAGS[mode], d is _F32, x, labels, tol, edges,
+                     _chunk(edges.size - 1), count, conf_sum, hit_sum)
+    return d if status == 0 else None
+
+
 def _binned(probs_or_logits, labels, n_bins, strategy, logits):
     n_bins = _checks.check_int(n_bins, "n_bins", low=1)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}")
+    if strategy == "uniform":
+        logits = _checks.check_bool(logits, "logits")
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+        count = np.zeros(n_bins, dtype=np.int64)
+        conf_sum = np.zeros(n_bins, dtype=np.float64)
+        hit_sum = np.zeros(n_bins, dtype=np.int64)
+        dtype = _fast_bins(probs_or_logits, labels, logits, edges, count, conf_sum, hit_sum)
+        if dtype is not None:
+            return edges, count, conf_sum, hit_sum, probs_or_logits.shape[0], dtype
     conf, hit, dtype = _confidences(probs_or_logits, labels, logits)
     if strategy == "uniform":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
     else:
         edges = np.percentile(conf, np.linspace(0, 1, n_bins + 1) * 100).astype(np.float64)
     n = conf.size
-    # Chunks are fixed by (n, n_bins), never by the thread count, so the
-    # summed partials are bitwise reproducible; a larger chunk for many bins
-    # bounds the partials' memory to ~n/16 values.
-    chunk = max(CHUNK, 16 * n_bins)
+    chunk = _chunk(n_bins)
     nchunks = (n + chunk - 1) // chunk
     count = np.zeros((nchunks, n_bins), dtype=np.int64)
     conf_sum = np.zeros((nchunks, n_bins), dtype=np.float64)

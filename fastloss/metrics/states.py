@@ -476,6 +476,14 @@ def _run_of_batch(s, ybin, w):
 
 _NO_W = np.zeros(1)
 _EMPTY = np.zeros(0)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+#: Label dtypes of ExactCurve's compiled common call (one compile each).
+_PLAIN_LABELS = (np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.bool_))
+#: Bytes of unsorted scores an ExactCurve keeps (when they are also more
+#: scores than its runs hold) before sorting them into a run: 64 MiB, i.e.
+#: 2**24 float32 or 2**23 float64 scores.
+_PENDING = 1 << 26
 
 
 class StateTooLargeError(ValueError):
@@ -509,6 +517,12 @@ class ExactCurve(Metric):
     million.  Zero-weight samples are dropped (they are no threshold, as in
     scikit-learn); NaN/inf scores are a ``ValueError``.
 
+    Unweighted batches are kept as their unsorted scores (4 or 8 bytes a
+    sample) and sorted into the state at once when it is read (a result,
+    ``merge``, ``to_state``, pickling), or when they outnumber both its
+    distinct scores and 64 MiB: so ``update`` costs one pass over the batch,
+    and k batches one sort, as torchmetrics' ``compute()``.
+
     Examples
     --------
     >>> import numpy as np, fastloss
@@ -532,9 +546,9 @@ class ExactCurve(Metric):
         super().__init__()
 
     def _init(self):
-        self.scores = np.zeros(0, dtype=np.float64)
-        self.pos = np.zeros(0, dtype=np.float64)
-        self.neg = np.zeros(0, dtype=np.float64)
+        self._runs = []
+        self._pending = None
+        self._auc_ap = None
         self.negative_weights = False
         self.score_dtype = ""  # dtype of the first scores seen (thresholds of the PR curve)
 
@@ -553,6 +567,8 @@ class ExactCurve(Metric):
 
     def update(self, y_true, y_score, *, sample_weight=None) -> "ExactCurve":
         """Add a batch: labels ``(N,)``, scores ``(N,)``, optional weights ``(N,)``."""
+        if sample_weight is None and self.max_state_bytes is None and self._update_plain(y_true, y_score):
+            return self
         m = _m()
         y, s, w = m._binary_arrays(y_true, y_score, sample_weight, batch=True)
         if not self.score_dtype and s.size:
@@ -566,14 +582,81 @@ class ExactCurve(Metric):
         self._add(u, a, b)
         return self
 
-    # The state is a stack of sorted runs, merged lazily: an update pushes its
-    # batch's run and merges the top two while the lower one is at most twice
-    # the upper's size (a binary counter), so k batches of n scores cost
-    # O(k n log k) instead of the O(k^2 n) of merging every batch into the
-    # whole state; reading ``scores``/``pos``/``neg`` merges what is left.
+    # The state is kept in two lazy forms, both turned into the sorted run
+    # when it is read (``scores``/``pos``/``neg``, hence every result,
+    # ``to_state``, ``merge``, ``copy`` and pickling):
+    #
+    # * pending: the scores of unweighted batches, split by class but not
+    #   sorted (4 or 8 bytes a sample, against 24 a distinct score in a run).
+    #   They are sorted into one run when read, or when they outnumber the
+    #   runs' entries and fill ``_PENDING`` bytes (memory stays within ~2x
+    #   the state's, or 64 MiB),
+    #   so k batches of n scores cost one sort of k n scores, not k sorts and
+    #   the merges of their runs.  (torchmetrics also keeps the raw scores
+    #   and sorts them once in ``compute()``.)
+    # * runs: a stack of sorted runs, merged lazily: a push merges the top
+    #   two while the lower one is at most twice the upper's size (a binary
+    #   counter), so k runs of n entries cost O(k n log k) instead of the
+    #   O(k^2 n) of merging each into the whole state.
+    #
     # With ``max_state_bytes`` every update merges at once (exact budget).
 
+    def _update_plain(self, y, s) -> bool:
+        """The common call (plain C-contiguous NumPy arrays, float32/float64
+        scores, integer or boolean labels, an integer ``pos_label``, no
+        weights): split and check the scores in one compiled pass and keep
+        them pending.  False when the call is not of that kind, or a score
+        is not finite: the general path then handles it (and raises)."""
+        if type(y) is not np.ndarray or type(s) is not np.ndarray:
+            return False
+        d = s.dtype
+        if (d is not _F32 and d is not _F64) or y.dtype not in _PLAIN_LABELS:
+            return False
+        n = s.shape[0]
+        if s.ndim != 1 or y.shape != (n,) or not (s.flags.c_contiguous and y.flags.c_contiguous):
+            return False
+        pl = self.pos_label
+        if type(pl) is not int or not -(1 << 63) <= pl < (1 << 63):
+            return False
+        if n == 0:
+            return True
+        buf = np.empty(n, dtype=d)
+        k = _kernels().split_scores(y, s, pl, buf)
+        if k < 0:
+            return False
+        if not self.score_dtype:
+            self.score_dtype = "f4" if d is _F32 else "f8"
+        pend = self.__dict__.get("_pending")
+        if pend is None:
+            pend = self._pending = [[], [], 0, 0]  # positives, negatives, count, bytes
+        pend[0].append(buf[:k])
+        pend[1].append(buf[k:])
+        pend[2] += n
+        pend[3] += buf.nbytes
+        if pend[3] > _PENDING and pend[2] > sum(r[0].size for r in self.__dict__.get("_runs") or ()):
+            self._sort_pending()
+        return True
+
+    def _sort_pending(self):
+        """Sort the pending scores into one run, pushed on the run stack."""
+        pend = self.__dict__.get("_pending")
+        if not pend:
+            return
+        self._pending = None
+        ps, ns = (a[0] if len(a) == 1 else np.concatenate(a) for a in pend[:2])
+        ps.sort()  # owned buffers (fresh, or the concatenation): sorted in place
+        ns.sort()
+        n = ps.size + ns.size
+        u, a, b = np.empty(n), np.empty(n), np.empty(n)
+        m = _kernels().runs_from_sorted(ps, _NO_W, ns, _NO_W, False, u, a, b)
+        if 2 * m < n:  # many ties: do not keep the sample-sized buffers alive
+            u, a, b = u[:m].copy(), a[:m].copy(), b[:m].copy()
+        else:
+            u, a, b = u[:m], a[:m], b[:m]
+        self._push(u, a, b)
+
     def _flush(self):
+        self._sort_pending()
         runs = self.__dict__.get("_runs")
         if runs is not None and len(runs) > 1:
             self._runs = [_merge_runs(runs)]
@@ -589,6 +672,7 @@ class ExactCurve(Metric):
         run = list(runs[0])
         run[j] = value
         self._runs = [tuple(run)]
+        self._auc_ap = None
 
     scores = property(lambda self: self._part(0), lambda self, v: self._set_part(0, v),
                       doc="Sorted distinct scores seen (float64).")
@@ -597,6 +681,15 @@ class ExactCurve(Metric):
     neg = property(lambda self: self._part(2), lambda self, v: self._set_part(2, v),
                    doc="Summed weight of the negatives at each score.")
 
+    def __getstate__(self):
+        # Pickle the sorted run only (the same form as before the lazy
+        # states, so any version reads it).
+        self._flush()
+        state = self.__dict__.copy()
+        state.pop("_pending", None)
+        state.pop("_auc_ap", None)
+        return state
+
     def _add(self, u, a, b):
         if self.max_state_bytes is not None:
             self._budget(max(u.size, self.scores.size))
@@ -604,9 +697,15 @@ class ExactCurve(Metric):
             self._budget(u.size)
             self.scores, self.pos, self.neg = u, a, b
             return
+        self._push(u, a, b)
+
+    def _push(self, u, a, b):
         if not u.size:
             return
-        runs = self.__dict__.setdefault("_runs", [])
+        self._auc_ap = None  # (holds the old run)
+        runs = self.__dict__.get("_runs")
+        if runs is None:
+            runs = self._runs = []
         runs.append((u, a, b))
         while len(runs) > 1 and runs[-2][0].size <= 2 * runs[-1][0].size:
             r2 = runs.pop()
@@ -664,6 +763,17 @@ class ExactCurve(Metric):
             t = t.astype(self.score_dtype)
         return p, r, t
 
+    def _auc_ap_sums(self):
+        """The ``auc_ap`` kernel's sums of the current run, kept until the
+        run changes (``result()`` reads them for both ROC AUC and AP)."""
+        self._flush()
+        runs = self.__dict__.get("_runs")
+        run = runs[0] if runs else None
+        cache = self.__dict__.get("_auc_ap")
+        if cache is None or cache[0] is not run:
+            cache = self._auc_ap = (run, _kernels().auc_ap(self.pos, self.neg))
+        return cache[1]
+
     def roc_auc(self) -> float:
         """Area under the ROC curve (ties count 1/2), as :func:`fastloss.roc_auc`."""
         p_tot, n_tot = self.pos.sum(), self.neg.sum()
@@ -679,7 +789,7 @@ class ExactCurve(Metric):
             return float(np.trapezoid(tpr, fpr))
         # Mann-Whitney: each positive weight times the negatives strictly below
         # plus half those tied with it (one kernel pass).
-        num, _, _ = _kernels().auc_ap(self.pos, self.neg)
+        num, _, _ = self._auc_ap_sums()
         return float(num / (p_tot * n_tot))
 
     def average_precision(self) -> float:
@@ -697,7 +807,7 @@ class ExactCurve(Metric):
                 warnings.simplefilter("ignore")
                 precision, recall, _ = _m()._pr_from_counts(fps, tps, self.scores[::-1], False)
             return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
-        _, num, p_tot = _kernels().auc_ap(self.pos, self.neg)
+        _, num, p_tot = self._auc_ap_sums()
         return float(max(0.0, num / p_tot))
 
     def fpr_at_tpr(self, tpr=0.95) -> float:
@@ -726,6 +836,10 @@ class ExactCurve(Metric):
 
 
 # ---------------------------------------------------------------- calibration
+
+
+#: Uniform bin edges per number of bins (private, never handed out).
+_EDGES: dict = {}
 
 
 class CalibrationBins(Metric):
@@ -789,6 +903,18 @@ class CalibrationBins(Metric):
     def update(self, probs_or_logits, labels) -> "CalibrationBins":
         """Add a batch: ``(N, C)`` or ``(N,)`` probabilities (or logits) and labels ``(N,)``."""
         calibration = _calibration
+        x = probs_or_logits
+        if type(x) is np.ndarray and (self.binary is None or self.binary == (x.ndim == 1)):
+            # The common call: checks, confidences and bins in one compiled
+            # pass that adds into the state (or changes nothing and leaves
+            # the input to the general path below, which raises the errors).
+            edges = _EDGES.get(self.n_bins)
+            if edges is None:
+                edges = _EDGES[self.n_bins] = np.linspace(0.0, 1.0, self.n_bins + 1)
+            dtype = calibration._fast_bins(x, labels, self.logits, edges, self.count, self.conf_sum, self.hit_sum)
+            if dtype is not None:
+                self._kind(x.ndim == 1, "f4" if dtype.itemsize == 4 else "f8")
+                return self
         x = np.asarray(probs_or_logits) if not hasattr(probs_or_logits, "shape") else probs_or_logits
         if getattr(x, "ndim", 0) in (1, 2) and x.shape[0] == 0:
             lab = np.asarray(labels)

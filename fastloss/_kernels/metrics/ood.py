@@ -10,7 +10,9 @@
   two score arrays each sorted ascending, by one merge walk over the distinct
   thresholds (no argsort of the concatenation).
 * :func:`confidence_hit` and :func:`bin_stats`: per-sample top-label
-  confidence/correctness and per-bin sums for calibration.
+  confidence/correctness and per-bin sums for calibration;
+  :func:`bin_rows`: both, and the input checks, fused in one pass (the
+  common call of a calibration update).
 
 Every row or sample is computed by one thread with the same code, and the
 per-chunk bin partials are combined in a fixed order by the wrapper, so
@@ -18,8 +20,9 @@ results are bitwise identical for any thread count.
 """
 from __future__ import annotations
 
-import numpy as np
+import math
 
+import numpy as np
 
 from ..._core.jit import kernel, numba
 from ..._core.math import _f64_as_i64, fexp, flog
@@ -27,7 +30,7 @@ from ..._core.math import maxnum as _maxnum
 from ..._core.math import Y32_MIN as _Y32_MIN
 from ..._core.math import fexp32_nonpos as _fexp32_nonpos
 
-from ..._core.consts import ENERGY, MAX_LOGIT, MSP
+from ..._core.consts import BIN_BINARY, BIN_PROBS, ENERGY, MAX_LOGIT, MSP
 
 
 def tag(kind: int) -> tuple:
@@ -217,6 +220,28 @@ def confidence_hit(from_logits, single, x, labels, conf, hit):
         hit[i] = 1 if k == labels[i] else 0
 
 
+@kernel(inline=True)
+def _uniform_bin(v, edges, nb):
+    """The bin of confidence ``v`` in [0, 1] for ``edges = linspace(0, 1,
+    nb + 1)``: the number of inner edges ``edges[1..nb-1]`` below ``v``
+    (``np.searchsorted(edges[1:-1], v)``), written once for both kernels.
+
+    With ``g = floor(v nb)`` every inner edge up to ``edges[g - 1]`` is
+    below ``v`` and every one from ``edges[g + 2]`` on is not (they are ~1/nb
+    away, far beyond rounding), so only ``edges[g]`` and ``edges[g + 1]`` are
+    compared.  No branches: a confidence's bin is unpredictable, and a
+    mispredicted branch per sample cost more than the rest of the binning.
+    """
+    g = min(np.int64(v * nb), nb)
+    e1 = edges[g]
+    e2 = edges[min(g + 1, nb)]
+    # Bitwise & of comparisons and no max(): ``and`` and max() compiled to
+    # branches, mispredicted on about every other sample.
+    below1 = (g >= 1) & (g <= nb - 1) & (e1 < v)
+    below2 = (g + 1 <= nb - 1) & (e2 < v)
+    return g - 1 + np.int64(g < 1) + np.int64(below1) + np.int64(below2)
+
+
 @kernel(parallel=True)
 def bin_stats(uniform, conf, hit, edges, chunk, count, conf_sum, hit_sum):
     """Per-chunk bin partials; bin b holds edges[b] < c <= edges[b+1]
@@ -236,13 +261,7 @@ def bin_stats(uniform, conf, hit, edges, chunk, count, conf_sum, hit_sum):
         for i in range(lo, hi):
             v = np.float64(conf[i])
             if uniform:
-                g = np.int64(np.ceil(v * nb)) - 1
-                g = min(max(g, 0), nb - 1)
-                if g > 0 and v <= edges[g]:
-                    g -= 1
-                elif g < nb - 1 and v > edges[g + 1]:
-                    g += 1
-                l = g
+                l = _uniform_bin(v, edges, nb)
             else:
                 l = 0
                 r = nb - 1
@@ -255,3 +274,111 @@ def bin_stats(uniform, conf, hit, edges, chunk, count, conf_sum, hit_sum):
             count[c, l] += 1
             conf_sum[c, l] += v
             hit_sum[c, l] += hit[i]
+
+
+@kernel(parallel=True)
+def bin_rows(tag, single, x, labels, tol, edges, chunk, count, conf_sum, hit_sum):
+    """One pass of a calibration update over (N, C) rows ``x``: the input
+    checks, the top-label confidence and correctness, and the uniform
+    binning, added into the state ``count``/``conf_sum``/``hit_sum``.
+    ``tag`` is ``tag(mode)`` (``BIN_PROBS``, ``BIN_LOGITS``, ``BIN_BINARY``).
+
+    The checks are the wrapper's (``calibration._confidences``): every label
+    in [0, C) (binary: [0, 2)); probabilities in [0, 1] (NaN fails) and, for
+    (N, C) probabilities, every row sum within ``tol`` of 1 (the wrapper
+    passes ``np.isclose``'s tolerance minus a margin larger than any
+    difference between this sum's rounding and NumPy's, so a row accepted
+    here is accepted there); logits whose softmax confidence is finite.
+    Returns 0 when every row passed (the state was updated), else -1 and
+    the state is untouched: the wrapper then runs its NumPy checks, which
+    raise the error naming the bad value.
+
+    Per-chunk partials (``chunk`` rows, fixed by the wrapper) are those of
+    :func:`confidence_hit` + :func:`bin_stats` bit for bit (same values,
+    same order); their column sums, in chunk order (NumPy's ``sum(axis=0)``
+    order), are then added to the state.
+    """
+    mode = len(tag)  # compile-time: each input kind compiles to its own loop
+    n, C = x.shape
+    nb = edges.size - 1
+    ncls = 2 if mode == BIN_BINARY else C
+    nch = (n + chunk - 1) // chunk
+    pc = np.zeros((nch, nb), dtype=np.int64)
+    ps = np.zeros((nch, nb), dtype=np.float64)
+    ph = np.zeros((nch, nb), dtype=np.int64)
+    bad = np.zeros(nch, dtype=np.int64)
+    for c in numba.prange(nch):
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        # 1-D accumulators of this chunk (cheaper to index than a row of pc)
+        cc = np.zeros(nb, dtype=np.int64)
+        cs = np.zeros(nb, dtype=np.float64)
+        ch = np.zeros(nb, dtype=np.int64)
+        for i in range(lo, hi):
+            y = labels[i]
+            row = x[i]
+            if mode == BIN_PROBS:
+                # One pass over the row, few operations per value: the sum (a
+                # NaN or inf anywhere fails its check), the minimum, and the
+                # first arg-max by selects (its maximum is checked <= 1).
+                # (In the input's dtype: names of their own, not unified
+                # with the float64 ones of the logits branch.)
+                top = row[0]
+                low = row[0]
+                arg = 0
+                tot = 0.0
+                for j in range(C):
+                    q = row[j]
+                    tot += np.float64(q)
+                    low = min(low, q)
+                    better = q > top
+                    arg = j if better else arg
+                    top = q if better else top
+                v = np.float64(top)
+                ok = low >= 0 and v <= 1.0 and abs(tot - 1.0) <= tol
+                h = 1 if arg == y else 0
+            elif mode == BIN_BINARY:
+                v = np.float64(row[0])
+                ok = v >= 0.0 and v <= 1.0
+                h = 1 if y == 1 else 0
+            else:
+                mx, has_nan = _row_max(row)
+                m = np.float64(row[0])
+                k = 0
+                for j in range(1, C):
+                    p = np.float64(row[j])
+                    k = j if p > m else k
+                    m = p if p > m else m
+                v = np.nan
+                if not has_nan:
+                    s, t = _exp_sums(single, row, m, 1.0)
+                    v = 1.0 / s
+                ok = math.isfinite(v)  # NaN or inf: an undefined probability
+                h = 1 if k == y else 0
+            if not (ok and y >= 0 and y < ncls):
+                bad[c] = 1
+                break
+            g = _uniform_bin(v, edges, nb)
+            cc[g] += 1
+            cs[g] += v
+            ch[g] += h
+        for b in range(nb):
+            pc[c, b] = cc[b]
+            ps[c, b] = cs[b]
+            ph[c, b] = ch[b]
+    for c in range(nch):
+        if bad[c]:
+            return -1
+    tc = np.zeros(nb, dtype=np.int64)
+    ts = np.zeros(nb, dtype=np.float64)
+    th = np.zeros(nb, dtype=np.int64)
+    for c in range(nch):
+        for b in range(nb):
+            tc[b] += pc[c, b]
+            ts[b] += ps[c, b]
+            th[b] += ph[c, b]
+    for b in range(nb):
+        count[b] += tc[b]
+        conf_sum[b] += ts[b]
+        hit_sum[b] += th[b]
+    return 0

@@ -8,39 +8,92 @@ run inside Dask tasks and merges, where the parallelism is across tasks.
 * :func:`runs_from_sorted`: one batch -> a run, from the positive and the
   negative scores, each sorted ascending (tied scores collapse into one entry).
 * :func:`merge_runs`: two runs -> one (equal scores add their weights).
+* :func:`split_scores`: an unweighted batch's scores split by class (and
+  checked finite) in one pass, kept unsorted until the state is read.
 """
 from __future__ import annotations
+
+import math
 
 from ..._core.jit import kernel
 
 
 @kernel()
+def split_scores(y, s, pos_label, out):
+    """Scores of the positives (``y == pos_label``) to the front of ``out``,
+    of the negatives to the back (order within each part: any); returns the
+    number of positives, or -1 when a score is NaN or infinite (then the
+    wrapper's general path reports it).
+
+    Branch-free: both candidate slots are written, then one cursor moves
+    (labels of real data are unpredictable to a branch predictor).  Both
+    slots are free: after i samples the free slots are ``out[p:q]`` with
+    ``q - p = n - i >= 1``."""
+    n = s.size
+    p = 0
+    q = n
+    bad = 0
+    for i in range(n):
+        v = s[i]
+        bad += not math.isfinite(v)
+        pos = y[i] == pos_label
+        out[p] = v
+        out[q - 1] = v
+        p += 1 if pos else 0
+        q -= 0 if pos else 1
+    return -1 if bad else p
+
+
+@kernel()
 def runs_from_sorted(ps, pw, ns, nw, has_w, u, a, b):
     """Write the run of (ps, pw) positive and (ns, nw) negative samples into
-    u, a, b (length >= ps.size + ns.size); return its length."""
+    u, a, b (length >= ps.size + ns.size); return its length.
+
+    Branch-free, as :func:`merge_runs`: each step takes the smaller head
+    (both when equal) and either opens a new entry or, when it equals the
+    previous score (ties), adds to it.  Weights of one score are summed in
+    sample order, positives and negatives apart."""
     i = 0
     j = 0
-    m = 0
+    o = -1  # the entry being written
     n1 = ps.size
     n2 = ns.size
-    while i < n1 or j < n2:
-        if j >= n2 or (i < n1 and ps[i] <= ns[j]):
-            v = ps[i]
-        else:
-            v = ns[j]
-        sp = 0.0
-        sn = 0.0
-        while i < n1 and ps[i] == v:
-            sp += pw[i] if has_w else 1.0
-            i += 1
-        while j < n2 and ns[j] == v:
-            sn += nw[j] if has_w else 1.0
-            j += 1
-        u[m] = v
-        a[m] = sp
-        b[m] = sn
-        m += 1
-    return m
+    last = 0.0
+    while i < n1 and j < n2:
+        x = ps[i]
+        y = ns[j]
+        t1 = x <= y
+        t2 = y <= x
+        v = x if t1 else y
+        new = o < 0 or v != last
+        o += 1 if new else 0
+        wa = (pw[i] if has_w else 1.0) if t1 else 0.0
+        wb = (nw[j] if has_w else 1.0) if t2 else 0.0
+        a[o] = (0.0 if new else a[o]) + wa
+        b[o] = (0.0 if new else b[o]) + wb
+        u[o] = v
+        last = v
+        i += 1 if t1 else 0
+        j += 1 if t2 else 0
+    while i < n1:
+        v = ps[i]
+        new = o < 0 or v != last
+        o += 1 if new else 0
+        a[o] = (0.0 if new else a[o]) + (pw[i] if has_w else 1.0)
+        b[o] = 0.0 if new else b[o]
+        u[o] = v
+        last = v
+        i += 1
+    while j < n2:
+        v = ns[j]
+        new = o < 0 or v != last
+        o += 1 if new else 0
+        a[o] = 0.0 if new else a[o]
+        b[o] = (0.0 if new else b[o]) + (nw[j] if has_w else 1.0)
+        u[o] = v
+        last = v
+        j += 1
+    return o + 1
 
 
 @kernel()
