@@ -48,16 +48,18 @@ import numpy as np
 
 from .._core import checks as _checks
 from .._core.consts import BIN_BINARY, BIN_LOGITS, BIN_PROBS, CHUNK, SERIAL_BELOW_ROWS
-from .._core.driver import launch as _launch
 
 NORMS = ("l1", "l2", "max")
 STRATEGIES = ("uniform", "quantile")
 
 
 def _kernels():
-    # Imported on first use: importing fastloss must not import Numba.
+    """The kernel module, imported on first use (importing fastloss must not
+    import Numba); then this function rebinds itself to a plain return."""
+    global _kernels
     from .._kernels.metrics import ood
 
+    _kernels = lambda: ood  # noqa: E731
     return ood
 
 
@@ -204,9 +206,10 @@ def _fast_bins(x, labels, logits, edges, count, conf_sum, hit_sum):
     # below C * 2**-52 (each row sums to ~1): rows closer than 4x that to the
     # tolerance go to the general path, which decides them with NumPy.
     tol = _ROW_TOL - 4.0 * C * 2.0**-52
-    k = _kernels()
-    status = _launch(k.bin_rows, x.size, SERIAL_BELOW_ROWS, _TAGS[mode], d is _F32, x, labels, tol, edges,
-                     _chunk(edges.size - 1), count, conf_sum, hit_sum)
+    k = _kernels().bin_rows
+    if x.size < SERIAL_BELOW_ROWS:
+        k = k.serial  # (jit.launch's rule, without its call: small batches are the per-call overhead)
+    status = k(_TAGS[mode], d is _F32, x, labels, tol, edges, _chunk(edges.size - 1), count, conf_sum, hit_sum)
     return d if status == 0 else None
 
 
