@@ -335,12 +335,12 @@ def bin_rows(tag, single, x, labels, tol, edges, chunk, count, conf_sum, hit_sum
                     arg = j if better else arg
                     top = q if better else top
                 v = np.float64(top)
-                ok = low >= 0 and v <= 1.0 and abs(tot - 1.0) <= tol
-                h = 1 if arg == y else 0
+                ok = (low >= 0) & (v <= 1.0) & (abs(tot - 1.0) <= tol)
+                h = np.int64(arg == y)
             elif mode == BIN_BINARY:
                 v = np.float64(row[0])
-                ok = v >= 0.0 and v <= 1.0
-                h = 1 if y == 1 else 0
+                ok = (v >= 0.0) & (v <= 1.0)
+                h = np.int64(y == 1)
             else:
                 mx, has_nan = _row_max(row)
                 m = np.float64(row[0])
@@ -354,8 +354,10 @@ def bin_rows(tag, single, x, labels, tol, edges, chunk, count, conf_sum, hit_sum
                     s, t = _exp_sums(single, row, m, 1.0)
                     v = 1.0 / s
                 ok = math.isfinite(v)  # NaN or inf: an undefined probability
-                h = 1 if k == y else 0
-            if not (ok and y >= 0 and y < ncls):
+                h = np.int64(k == y)
+            # Bitwise & and int64(comparison): ``and`` and ``1 if .. else 0``
+            # compiled to branches on the label, mispredicted on random labels.
+            if not (ok & (y >= 0) & (y < ncls)):
                 bad[c] = 1
                 break
             g = _uniform_bin(v, edges, nb)
