@@ -311,7 +311,7 @@ def test_calibration_bins_fused_update_equals_general(rng):
 def test_uniform_bins_on_and_next_to_edges(rng):
     # The kernels' branch-free bin index equals np.searchsorted(edges[1:-1], c)
     # (scikit-learn's rule), on the edges and one ulp either side of them.
-    for nb in [*range(1, 41), 97, 1000, 4099]:
+    for nb in [*range(1, 41), 97, 1000, 4099, (1 << 20) + 7]:  # the last: no inside-the-bin shortcut
         e = np.linspace(0.0, 1.0, nb + 1)
         c = np.concatenate([e, np.nextafter(e, 2.0), np.nextafter(e, -1.0), rng.random(200)])
         c = np.clip(c, 0.0, 1.0)
