@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..._core.jit import kernel
 
 
@@ -36,64 +38,41 @@ def split_scores(y, s, pos_label, out):
     for i in range(n):
         v = s[i]
         bad += not math.isfinite(v)
-        pos = y[i] == pos_label
+        pos = np.int64(y[i] == pos_label)  # (an int, not ``1 if .. else 0``: that can compile to a branch)
         out[p] = v
         out[q - 1] = v
-        p += 1 if pos else 0
-        q -= 0 if pos else 1
+        p += pos
+        q -= 1 - pos
     return -1 if bad else p
 
 
 @kernel()
 def runs_from_sorted(ps, pw, ns, nw, has_w, u, a, b):
     """Write the run of (ps, pw) positive and (ns, nw) negative samples into
-    u, a, b (length >= ps.size + ns.size); return its length.
-
-    Branch-free, as :func:`merge_runs`: each step takes the smaller head
-    (both when equal) and either opens a new entry or, when it equals the
-    previous score (ties), adds to it.  Weights of one score are summed in
-    sample order, positives and negatives apart."""
+    u, a, b (length >= ps.size + ns.size); return its length."""
     i = 0
     j = 0
-    o = -1  # the entry being written
+    m = 0
     n1 = ps.size
     n2 = ns.size
-    last = 0.0
-    while i < n1 and j < n2:
-        x = ps[i]
-        y = ns[j]
-        t1 = x <= y
-        t2 = y <= x
-        v = x if t1 else y
-        new = o < 0 or v != last
-        o += 1 if new else 0
-        wa = (pw[i] if has_w else 1.0) if t1 else 0.0
-        wb = (nw[j] if has_w else 1.0) if t2 else 0.0
-        a[o] = (0.0 if new else a[o]) + wa
-        b[o] = (0.0 if new else b[o]) + wb
-        u[o] = v
-        last = v
-        i += 1 if t1 else 0
-        j += 1 if t2 else 0
-    while i < n1:
-        v = ps[i]
-        new = o < 0 or v != last
-        o += 1 if new else 0
-        a[o] = (0.0 if new else a[o]) + (pw[i] if has_w else 1.0)
-        b[o] = 0.0 if new else b[o]
-        u[o] = v
-        last = v
-        i += 1
-    while j < n2:
-        v = ns[j]
-        new = o < 0 or v != last
-        o += 1 if new else 0
-        a[o] = 0.0 if new else a[o]
-        b[o] = (0.0 if new else b[o]) + (nw[j] if has_w else 1.0)
-        u[o] = v
-        last = v
-        j += 1
-    return o + 1
+    while i < n1 or j < n2:
+        if j >= n2 or (i < n1 and ps[i] <= ns[j]):
+            v = ps[i]
+        else:
+            v = ns[j]
+        sp = 0.0
+        sn = 0.0
+        while i < n1 and ps[i] == v:
+            sp += pw[i] if has_w else 1.0
+            i += 1
+        while j < n2 and ns[j] == v:
+            sn += nw[j] if has_w else 1.0
+            j += 1
+        u[m] = v
+        a[m] = sp
+        b[m] = sn
+        m += 1
+    return m
 
 
 @kernel()
