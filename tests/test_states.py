@@ -233,3 +233,20 @@ def test_exact_curve_plain_bad_input_changes_nothing():
     assert _run(c) == before and np.isinf(s[1])
     assert ExactCurve(pos_label=0).update(np.array([0, 1, 1]), np.array([0.9, 0.2, 0.1])).roc_auc() == 1.0
     assert ExactCurve(pos_label=2**70).update(np.array([0, 1]), np.array([0.9, 0.2])).count == 2
+
+
+def test_fused_updates_read_only_and_binary_inputs(rng):
+    # Read-only arrays (another Numba type) and 1-D binary probabilities take
+    # the compiled passes too, and equal the NumPy paths; inputs are untouched.
+    p = rng.random(300)
+    y = rng.integers(0, 2, 300)
+    ro_p, ro_y = p.copy(), y.copy()
+    ro_p.flags.writeable = False
+    ro_y.flags.writeable = False
+    fast = CalibrationBins(n_bins=7).update(ro_p, ro_y).update(p, y)
+    slow = CalibrationBins(n_bins=7).update(p.tolist(), y.tolist()).update(p[::-1].copy()[::-1], y)
+    assert fast == slow and fast.binary
+    c = ExactCurve().update(ro_y, ro_p).update(y, p.astype(np.float32))
+    d = ExactCurve().update(y.tolist(), p.tolist()).update(y.tolist(), p.astype(np.float32).tolist())
+    assert _run(c) == _run(d)
+    assert np.array_equal(ro_p, p) and np.array_equal(ro_y, y)
