@@ -99,12 +99,17 @@ def _drop_last(texts):
     return [t.rsplit(" ", 1)[0] if " " in t else "" for t in texts]
 
 
-def run_fastloss(d, repeat=5, save=None):
+def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
+    """Every fastloss variant, flashlight-text when installed, and the saved
+    pyctcdecode rows, in one table (``only``: substrings of the row names to
+    run; ``threads``: numba threads)."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     import numba
 
     import fastloss
 
+    if threads:
+        numba.set_num_threads(threads)
     labels = json.load(open(os.path.join(d, "labels.json")))
     lp = np.load(os.path.join(d, "lp.npy"))
     refs = open(os.path.join(d, "refs.txt")).read().splitlines()
@@ -112,15 +117,34 @@ def run_fastloss(d, repeat=5, save=None):
     t = time.perf_counter()
     lm = fastloss.load_arpa(os.path.join(d, "lm.arpa"))
     load = time.perf_counter() - t
+    words = [w for w in lm.words if w not in ("<s>", "</s>", "<unk>")]
+    fused = dict(lm=lm, alpha=ALPHA, beta=BETA, unk_score_offset=UNK)
+    lex = dict(fused, lexicon=words)
+    variants = [  # name, CTCDecoder options, token_min_logp
+        ("fastloss CTCDecoder+LM", fused, TOKMIN),
+        ("fastloss CTCDecoder+LM, lexicon", lex, TOKMIN),
+        ("fastloss CTCDecoder+LM, lexicon, smearing=None", dict(lex, smearing=None), TOKMIN),
+        ("fastloss CTCDecoder+LM, lexicon, smearing='logadd'", dict(lex, smearing="logadd"), TOKMIN),
+        ("fastloss CTCDecoder+LM, lexicon, token_min_logp=None", lex, None),
+        ("fastloss CTCDecoder+LM, token_min_logp=None", fused, None),
+        ("fastloss CTCDecoder+LM, smearing='max'", dict(fused, smearing="max"), TOKMIN),
+        ("fastloss CTCDecoder (no LM)", {}, TOKMIN),
+    ]
+
+    def wanted(name):
+        return not only or any(o in name for o in only)
+
     rows = []
-    for name, dec in (("fastloss CTCDecoder+LM", fastloss.CTCDecoder(voc, lm=lm, alpha=ALPHA, beta=BETA,
-                                                                      unk_score_offset=UNK)),
-                      ("fastloss CTCDecoder (no LM)", fastloss.CTCDecoder(voc))):
-        out, med, _ = _timed(lambda: dec.decode(lp, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=TOKMIN),
+    for name, opts, tokmin in variants:
+        if not wanted(name):
+            continue
+        dec = fastloss.CTCDecoder(voc, **opts)
+        out, med, _ = _timed(lambda: dec.decode(lp, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=tokmin),
                              repeat)
-        rows.append((name, med, [o[0].text for o in out]))
-    greedy, med, _ = _timed(lambda: fastloss.ctc_greedy_decode(lp), repeat)
-    rows.append(("fastloss greedy", med, [voc.decode_ids(t) for t in greedy[0]]))
+        rows.append((name, med, [o[0].text if o else "" for o in out]))
+    if wanted("greedy"):
+        greedy, med, _ = _timed(lambda: fastloss.ctc_greedy_decode(lp), repeat)
+        rows.append(("fastloss greedy", med, [voc.decode_ids(t) for t in greedy[0]]))
     try:
         import flashlight.lib.text.decoder  # noqa: F401
     except ImportError:
@@ -128,15 +152,11 @@ def run_fastloss(d, repeat=5, save=None):
     else:
         from fastloss.bench.cases.lm_task import flashlight_decoder
 
-        words = [w for w in lm.words if w not in ("<s>", "</s>", "<unk>")]
-        fl = flashlight_decoder(labels, os.path.join(d, "lm.arpa"), words, beam=BEAM, beam_threshold=-PRUNE,
-                                alpha=ALPHA, beta=BETA)
-        texts, med, _ = _timed(lambda: fl(lp), repeat)
-        rows.append(("flashlight-text LexiconDecoder+KenLM", med, texts))
-        lex = fastloss.CTCDecoder(voc, lm=lm, alpha=ALPHA, beta=BETA, unk_score_offset=UNK, lexicon=words)
-        out, med, _ = _timed(lambda: lex.decode(lp, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=TOKMIN),
-                             repeat)
-        rows.insert(1, ("fastloss CTCDecoder+LM, lexicon", med, [o[0].text if o else "" for o in out]))
+        if wanted("flashlight"):
+            fl = flashlight_decoder(labels, os.path.join(d, "lm.arpa"), words, beam=BEAM, beam_threshold=-PRUNE,
+                                    alpha=ALPHA, beta=BETA)
+            texts, med, _ = _timed(lambda: fl(lp), repeat)
+            rows.append(("flashlight-text LexiconDecoder+KenLM", med, texts))
     peer = os.path.join(d, "pyctcdecode.json")
     if save is None:
         save = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "pyctcdecode_lm.json")
@@ -152,12 +172,12 @@ def run_fastloss(d, repeat=5, save=None):
     print(f"CPU: {_cpu()}; numba threads: {numba.get_num_threads()}; load_arpa {load:.2f} s"
           + (f", kenlm.Model {pres['kenlm_load_s']:.2f} s" if pres else ""))
     base = rows[0][1]
-    print("| decoder | WER | WER, last word dropped | time (s), 32 x T500 | x fastloss+LM time |")
+    print(f"| decoder | WER | WER, last word dropped | time (s), 32 x T500 | x {rows[0][0]} time |")
     print("|---|---|---|---|---|")
     for name, med, texts in rows:
         print(f"| {name} | {fastloss.wer(refs, texts):.4f} | {fastloss.wer(_drop_last(refs), _drop_last(texts)):.4f} "
               f"| {med:.3f} | {med / base:.1f} |")
-    if pres is not None:
+    if pres is not None and rows[0][0] == "fastloss CTCDecoder+LM":
         agree = np.mean([a == b for a, b in zip(rows[0][2], pres["pyctcdecode+kenlm"]["texts"])])
         print(f"same top text as pyctcdecode+kenlm: {agree:.0%} of utterances")
         if os.path.exists(peer):
@@ -166,5 +186,18 @@ def run_fastloss(d, repeat=5, save=None):
 
 
 if __name__ == "__main__":
-    step, d = sys.argv[1], sys.argv[2]
-    {"make": make, "pyctcdecode": run_pyctcdecode, "fastloss": run_fastloss}[step](d)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("step", choices=["make", "pyctcdecode", "fastloss"])
+    ap.add_argument("dir")
+    ap.add_argument("--threads", type=int, default=None, help="numba threads (fastloss step)")
+    ap.add_argument("--repeat", type=int, default=None, help="timed runs after the warm-up")
+    ap.add_argument("--only", nargs="*", default=None, help="rows whose name contains one of these (fastloss step)")
+    a = ap.parse_args()
+    if a.step == "make":
+        make(a.dir)
+    elif a.step == "pyctcdecode":
+        run_pyctcdecode(a.dir, **({"repeat": a.repeat} if a.repeat else {}))
+    else:
+        run_fastloss(a.dir, threads=a.threads, only=a.only, **({"repeat": a.repeat} if a.repeat else {}))

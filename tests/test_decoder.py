@@ -217,3 +217,46 @@ def test_bad_input(tiny_lm, tmp_path):
         fastloss.CTCDecoder(["", "|", "a", "b"], lm=fastloss.load_arpa(path))
     with pytest.raises(ValueError, match="alpha"):
         fastloss.CTCDecoder(LABELS, alpha=float("nan"))
+
+
+@pytest.mark.parametrize("smearing", ["max", "logadd"])
+def test_smearing_exhaustive(tiny_lm, smearing):
+    """Smearing changes only which prefixes survive, never a hypothesis'
+    score: with a beam holding every prefix, the best is still the exact
+    maximum of the fused score over the lexicon's sentences."""
+    lm = fastloss.load_arpa(tiny_lm)
+    ref_lm = load_arpa_reference(tiny_lm)
+    lex = ["ab", "ba", "a"]
+    for seed in range(4):
+        lp = _lp(np.random.default_rng(seed), 5, 1, 4)
+        dec = fastloss.CTCDecoder(LABELS, lm=lm, alpha=0.7, beta=0.5, unk_score_offset=-4.0, lexicon=lex,
+                                  smearing=smearing)
+        got = dec.decode(lp, beam_width=400, beam_prune_logp=None, token_min_logp=None, top_k=3)[0]
+        want = CTCDecoder_reference(lp[:, 0], LABELS, lm=ref_lm, alpha=0.7, beta=0.5, unk_score_offset=-4.0,
+                                    lexicon=lex)
+        assert got[0].score == pytest.approx(want[0][0], abs=1e-5)
+        assert [round(h.score, 6) for h in got] == [round(w[0], 6) for w in want[:len(got)]]
+
+
+def test_smearing_steers_a_narrow_beam(tmp_path):
+    """Look-ahead: with one beam, the first frame prefers "b" (0.55 against
+    0.45), but the lexicon's likely word starts with "a".  Without smearing
+    the beam commits to "bc"; with it (the default with a lexicon) the
+    prefix "a" carries the LM's unigram score of "ac" and wins."""
+    labels = ["", " ", "a", "b", "c"]
+    path = write_arpa(str(tmp_path / "u.arpa"), [[(-99.0, ("<s>",), None), (-0.5, ("</s>",), None),
+                                                   (-0.1, ("ac",), None), (-3.0, ("bc",), None)]])
+    lm = fastloss.load_arpa(path)
+    p = np.array([[0, 0, .45, .55, 0], [0, 0, 0, 0, 1.0], [0, 1.0, 0, 0, 0]]) * 0.98 + 0.004
+    lp = np.log(p / p.sum(1, keepdims=True))[:, None, :]
+    kw = dict(lm=lm, alpha=0.5, beta=0.0, lexicon=["ac", "bc"])
+    assert fastloss.CTCDecoder(labels, smearing=None, **kw).decode(lp, beam_width=1)[0][0].text == "bc"
+    for sm in ("max", "logadd", "auto"):
+        h = fastloss.CTCDecoder(labels, smearing=sm, **kw).decode(lp, beam_width=1)[0][0]
+        assert h.text == "ac"
+        # the score is the fused score of the words: the look-ahead is gone
+        assert h.lm_score == pytest.approx(0.5 * math.log(10) * (-0.1 - 0.5), abs=1e-5)
+    assert fastloss.CTCDecoder(labels, **kw).smearing == "max"
+    assert fastloss.CTCDecoder(labels, lm=lm).smearing is None
+    with pytest.raises(ValueError, match="smearing"):
+        fastloss.CTCDecoder(labels, lm=lm, smearing="min")

@@ -18,6 +18,8 @@ from .vocabulary import Vocabulary
 __all__ = ["CTCDecoder", "Hypothesis"]
 
 LN10 = math.log(10.0)
+#: smearing used with a lexicon when not given (see CTCDecoder's docstring)
+_DEFAULT_SMEARING = "max"
 
 
 def _kernels():
@@ -115,6 +117,17 @@ class CTCDecoder:
         one earns ``hotword_weight * len(partial) / len(shortest such word)``
         (instead of the OOV test).
     hotword_weight : float
+    smearing : {"auto", "max", "logadd", None}
+        Look-ahead inside a word, as flashlight's smeared lexicon trie: a
+        partial word that prefixes known words (the lexicon's, with a
+        lexicon; else the unigrams) scores ``alpha * ln(10) *`` the largest
+        (``"max"``) or the log-sum (``"logadd"``) of their log10 unigram
+        probabilities (with ``unk_score_offset`` for a word the LM does not
+        know); the completed word's real score replaces it.  It changes which
+        prefixes the beam keeps, never a returned score.  ``"auto"``
+        (default): ``"max"`` with a lexicon, ``None`` without (the measured
+        best on the benchmark task, see docs/decode.md).  No effect without
+        an LM or with ``lm_unit="char"``.
 
     Notes
     -----
@@ -143,13 +156,18 @@ class CTCDecoder:
     """
 
     def __init__(self, vocabulary, *, lm=None, alpha=0.5, beta=1.5, unk_score_offset=-10.0, lm_unit="word",
-                 unigrams=None, lexicon=None, hotwords=None, hotword_weight=10.0):
+                 unigrams=None, lexicon=None, hotwords=None, hotword_weight=10.0, smearing="auto"):
         if not isinstance(vocabulary, Vocabulary):
             vocabulary = Vocabulary(vocabulary)
         if lm is not None and not isinstance(lm, NgramLM):
             raise TypeError(f"lm must be an NgramLM (from load_arpa) or None, got {type(lm).__name__}")
         if lm_unit not in ("word", "char"):
             raise ValueError(f"lm_unit must be 'word' or 'char', got {lm_unit!r}")
+        if isinstance(smearing, str) and smearing == "auto":
+            smearing = _DEFAULT_SMEARING if lexicon is not None else None
+        if not (smearing is None or isinstance(smearing, str) and smearing in ("max", "logadd")):
+            raise ValueError(f"smearing must be 'auto', None, 'max' or 'logadd', got {smearing!r}")
+        self.smearing = smearing
         self.vocabulary = vocabulary
         self.lm = lm
         self.alpha = _checks.check_scalar(alpha, "alpha")
@@ -236,16 +254,64 @@ class CTCDecoder:
             sel = w_hot[word_of_char]
             np.minimum.at(hm, nodes_of[sel], lens[word_of_char[sel]])
             hot_min = np.where(hm == big, 0, hm).astype(np.int32)
+        # look-ahead ("smearing", as flashlight's trie): a partial word that
+        # prefixes known words (lexicon words, with a lexicon) scores
+        # alpha * ln 10 * (the max, or log-sum, of their log10 unigram
+        # probabilities, with unk_score_offset for words the LM does not know)
+        smear = np.zeros(nn, dtype=np.float64)
+        if smearing is not None and lm is not None and not char_mode and nW:
+            val = lm._prob[w_lmid].astype(np.float64) + np.where(w_uni, 0.0, self.unk_score_offset)
+            sel = (w_lex if lexicon is not None else w_uni)[word_of_char]
+            sm = np.full(nn, -np.inf)
+            if smearing == "max":
+                np.maximum.at(sm, nodes_of[sel], val[word_of_char[sel]])
+            else:
+                np.logaddexp.at(sm, nodes_of[sel], val[word_of_char[sel]] * LN10)
+                sm /= LN10
+            smear = np.where(np.isfinite(sm), self.alpha * LN10 * sm, 0.0)
+            # the root's entry is never a partial word's score (an empty word scores 0):
+            # it holds the largest of all, the kernel's bound for a word's first token
+            fin = np.isfinite(sm)
+            smear[0] = self.alpha * LN10 * sm[fin].max() if fin.any() else 0.0
         self._use_lex = lexicon is not None
         # The most an extension's LM part can add to its parent's (log10 p <= 0):
         # lets the kernel skip hopeless extensions before scoring them.
+        # bonus_in: the same for a token inside a word (only a hotword prefix
+        # scores above 0 then).
         if self.alpha >= 0 and self.unk_score_offset <= 0:
             self._bonus_max = ((max(self.beta, 0.0) if lm is not None else 0.0)
                                + (2 * max(self.hotword_weight, 0.0) if hot_uni else 0.0))
+            self._bonus_in = max(self.hotword_weight, 0.0) if hot_uni else 0.0
         else:
-            self._bonus_max = math.inf
+            self._bonus_max = self._bonus_in = math.inf
+        # A tighter bound for a token that completes a word: the word is known
+        # (the partial word of the prefix), and log10 P(w | any context) is at
+        # most the largest probability of an n-gram ending in w, plus the
+        # positive backoffs that can be added on the way to it.  With a
+        # lexicon, a word outside it cannot be completed (-inf).
+        self._use_gain = bool(lm is not None and not char_mode and math.isfinite(self._bonus_max) and not hot_uni)
+        self._w_gain = np.zeros(max(nW, 1), dtype=np.float64)
+        self._unk_gain = 0.0
+        if self._use_gain:
+            order_of = lm._order_of.astype(np.int64)
+            last = lm._grams[np.arange(order_of.size), order_of - 1]
+            ub = np.full(len(lm.words), -np.inf)
+            np.maximum.at(ub, last, lm._prob.astype(np.float64))
+            bo_up = sum(max(0.0, float(lm._bo[order_of == k].max(initial=0.0))) for k in range(1, lm.order))
+            ub += bo_up
+            hot_bonus = max(self.hotword_weight, 0.0) if hot_uni else 0.0
+            g = self.alpha * LN10 * (ub[w_lmid] + np.where(w_uni, 0.0, self.unk_score_offset)) + self.beta
+            g = g + np.where(w_hot, hot_bonus, 0.0)
+            if lexicon is not None:
+                g = np.where(w_lex, g, -np.inf)
+            self._w_gain[:nW] = g
+            self._unk_gain = (-math.inf if lexicon is not None
+                              else self.alpha * LN10 * (ub[unk_id] + self.unk_score_offset) + self.beta)
+            # never above the general bound
+            np.minimum(self._w_gain, self._bonus_max, out=self._w_gain)
+            self._unk_gain = min(self._unk_gain, self._bonus_max)
         self._tables = (tok_start, tok_chars, tok_off, tok_lmid, char_mode, tkey, tval, term, pre_uni, pre_lex,
-                        hot_min, w_lmid, w_uni, w_hot, w_lex)
+                        hot_min, smear, w_lmid, w_uni, w_hot, w_lex)
         if lm is not None:
             self._lmt = (lm._grams, lm._order_of, lm._prob, lm._bo, lm._keep, lm._slot_row, lm._slot_hash)
             self._lm_order = lm.order
@@ -265,7 +331,7 @@ class CTCDecoder:
 
     def __repr__(self):
         return (f"CTCDecoder({self.vocabulary!r}, lm={self.lm!r}, alpha={self.alpha}, beta={self.beta}, "
-                f"lm_unit={self.lm_unit!r})")
+                f"lm_unit={self.lm_unit!r}, smearing={self.smearing!r})")
 
     def decode(self, log_probs, input_lengths=None, *, batch_first=False, beam_width=64, beam_prune_logp=-10.0,
                token_min_logp=-5.0, top_k=1):
@@ -323,7 +389,7 @@ class CTCDecoder:
         _kernels().decode(x, batch_first, il, self.vocabulary.blank, W, top_k, use_tok, tok_min, use_prune, prune,
                           *self._tables, self._lmt, self._lm_order, self._bos_len, self._bos, self._eos, self._unk,
                           self.alpha * LN10, self.beta, self.unk_score_offset, self.hotword_weight, self._use_lex,
-                          self._bonus_max,
+                          self._bonus_in, self._bonus_max, self._use_gain, self._w_gain, self._unk_gain,
                           out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_ts, out_te, out_tl,
                           out_count)
         voc = self.vocabulary

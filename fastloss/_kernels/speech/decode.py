@@ -119,18 +119,25 @@ def _logaddexp(a, b):
 
 @kernel()
 def _insert(cand_score, cand_order, k, cnt, score, idx):
-    """Keep the k best candidates in cand_order[:cnt] (best first); ties keep
-    the earlier candidate first, so the result is deterministic.  Returns the
-    new count."""
+    """Keep the k best candidates in cand_order[:cnt] (best first); equal
+    scores are ranked by candidate index (the lower first), so the list does
+    not depend on the order in which candidates arrive.  Returns the new
+    count."""
     if cnt == k:
-        if not (score > cand_score[cand_order[cnt - 1]]):
+        o = cand_order[cnt - 1]
+        so = cand_score[o]
+        if not (score > so or (score == so and idx < o)):
             return cnt
         pos = cnt - 1
     else:
         pos = cnt
         cnt += 1
-    while pos > 0 and score > cand_score[cand_order[pos - 1]]:
-        cand_order[pos] = cand_order[pos - 1]
+    while pos > 0:
+        o = cand_order[pos - 1]
+        so = cand_score[o]
+        if not (score > so or (score == so and idx < o)):
+            break
+        cand_order[pos] = o
         pos -= 1
     cand_order[pos] = idx
     cand_score[idx] = score

@@ -47,24 +47,27 @@ def _trie_child(tkey, tval, node, ch):
 
 
 @kernel()
-def _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, has_lm, use_lex, unk_offset, hot_weight):
+def _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, smear, has_lm, use_lex, unk_offset, hot_weight):
     """Score of an unfinished word (pyctcdecode's ``score_partial_token``):
     a prefix of a hotword gets weight * len / (shortest such hotword's
     length); else, with an LM, a prefix of no known word gets
     ``unk_offset`` (times len / 6 beyond 6 characters); with a lexicon, a
-    prefix of no lexicon word is impossible."""
+    prefix of no lexicon word is impossible.  A prefix of a known (lexicon)
+    word gets its look-ahead ``smear[wnode]`` (0 without smearing)."""
     if plen == 0:
         return 0.0
     if wnode >= 0 and hot_min[wnode] > 0:
         return hot_weight * plen / hot_min[wnode]
-    if use_lex and not (wnode >= 0 and pre_lex[wnode]):
-        return NEG_INF
-    s = 0.0
+    if use_lex:
+        if not (wnode >= 0 and pre_lex[wnode]):
+            return NEG_INF
+        return smear[wnode]
     if has_lm and not (wnode >= 0 and pre_uni[wnode]):
         s = unk_offset
         if plen > AVG_TOKEN_LEN:
             s = s * plen / AVG_TOKEN_LEN
-    return s
+        return s
+    return smear[wnode] if wnode >= 0 else 0.0
 
 
 @kernel()
@@ -83,10 +86,11 @@ def _grow(ni, nf, need):
 
 @kernel()
 def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight,
-              w_lmid, w_uni, w_hot, w_lex, use_lex, word_known):
+              w_lmid, w_uni, w_hot, w_lex, use_lex, word_known, out):
     """Score one completed word for node ``dst`` from the state of node
     ``src`` (dst may equal src): word index ``wi`` (-1: not in the word
-    trie).  Returns False when the lexicon forbids the word."""
+    trie); ``out`` (lm_order int32) is work space.  Returns False when the
+    lexicon forbids the word."""
     if use_lex and (wi < 0 or not w_lex[wi]):
         return False
     grams, order, prob, bo, keep, slot_row, slot_hash = lmt
@@ -96,7 +100,6 @@ def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk
         lmid = w_lmid[wi] if wi >= 0 else unk_id
         m = ni[src, CTXLEN]
         ctx = ni[src, CTX:CTX + lm_order]
-        out = np.empty(lm_order, np.int32)
         p, _, m2 = base_score(grams, order, prob, bo, keep, slot_row, slot_hash, lm_order, ctx, m, lmid, out)
         raw = p
         q = p
@@ -116,10 +119,11 @@ def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk
 
 @kernel()
 def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-               tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
-               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex):
+               tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out):
     """Fill node ``nnodes`` = prefix(P) + token c; returns False if the
-    lexicon forbids it (the node is then given a -inf partial score)."""
+    lexicon forbids it (the node is then given a -inf partial score).
+    ``out`` (lm_order int32) is work space for the LM state."""
     d = nnodes
     ni[d, PARENT] = P
     ni[d, TOKEN] = c
@@ -138,7 +142,6 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
         known = tok_lmid[c] != unk_id
         if has_lm:
             m = ni[P, CTXLEN]
-            out = np.empty(lm_order, np.int32)
             p, _, m2 = base_score(lmt[0], lmt[1], lmt[2], lmt[3], lmt[4], lmt[5], lmt[6], lm_order,
                                   ni[P, CTX:CTX + lm_order], m, tok_lmid[c], out)
             q = p if known else p + unk_offset
@@ -156,7 +159,7 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
         if plen > 0:
             wi = term[wnode] if wnode >= 0 else -1
             ok = _complete(ni, nf, P, d, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight,
-                           w_lmid, w_uni, w_hot, w_lex, use_lex, True)
+                           w_lmid, w_uni, w_hot, w_lex, use_lex, True, out)
         wnode = 0
         plen = 0
     for q in range(tok_off[c], tok_off[c + 1]):
@@ -166,7 +169,7 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
     ni[d, WNODE] = wnode
     ni[d, PLEN] = plen
     if ok:
-        nf[d, PART] = _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, has_lm, use_lex, unk_offset,
+        nf[d, PART] = _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, smear, has_lm, use_lex, unk_offset,
                                      hot_weight)
     else:
         nf[d, PART] = NEG_INF
@@ -175,8 +178,8 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
 
 @kernel()
 def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-           tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
-           lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex):
+           tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+           lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out):
     """The trie node of prefix(P) + c, found or created: (ni, nf, node, nnodes)."""
     ch = ni[P, CHILD]
     while ch >= 0 and ni[ch, TOKEN] != c:
@@ -186,8 +189,8 @@ def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_m
     if nnodes == ni.shape[0]:
         ni, nf = _grow(ni, nf, nnodes + 1)
     _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-               tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
-               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex)
+               tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out)
     return ni, nf, nnodes, nnodes + 1
 
 
@@ -205,18 +208,18 @@ def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, u
         scratch_i[0, j] = ni[node, j]
     scratch_f[0, ACC] = acc
     scratch_f[0, RAW] = raw
+    out = np.empty(max(lm_order, 1), np.int32)
     if not char_mode and ni[node, PLEN] > 0 and not drop:
         wnode = ni[node, WNODE]
         wi = term[wnode] if wnode >= 0 else -1
         # src, dst typed as _new_child's (int32 node, int64 count): one compiled _complete
         if not _complete(scratch_i, scratch_f, np.int32(0), np.int64(0), wi, lmt, lm_order, unk_id, alpha_ln10,
-                         beta, unk_offset, hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True):
+                         beta, unk_offset, hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True, out):
             return NEG_INF, raw, nw
         acc = scratch_f[0, ACC]
         raw = scratch_f[0, RAW]
         nw = scratch_i[0, NWORDS]
     if lm_order > 0 and eos_id >= 0:
-        out = np.empty(lm_order, np.int32)
         p, _, _ = base_score(lmt[0], lmt[1], lmt[2], lmt[3], lmt[4], lmt[5], lmt[6], lm_order,
                              scratch_i[0, CTX:CTX + lm_order], scratch_i[0, CTXLEN], eos_id, out)
         acc += alpha_ln10 * p
@@ -269,12 +272,24 @@ def _align(lp, T, toks, L, blank, tstart, tend, tlogp):
             s -= bp[t, s]
 
 
+@kernel(inline=True)
+def _threshold(cand_score, order, W, cnt, best, use_prune, prune):
+    """The score a candidate must reach to be kept: the W-th best so far
+    (once W are held), and ``best + prune`` (the best only grows, so what
+    falls below it now falls below the final cut)."""
+    thr = cand_score[order[W - 1]] if cnt == W else NEG_INF
+    if use_prune and best + prune > thr:
+        thr = best + prune
+    return thr
+
+
 @kernel()
 def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-                tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+                tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
                 lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-                bonus_max, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp):
+                bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens, out_len, out_score, out_ac, out_lm, out_raw,
+                out_nw, out_tstart, out_tend, out_tlogp):
     C = lp.shape[1]
     ncol = CTX + max(lm_order, 1)
     cap = 1024
@@ -311,12 +326,17 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     merged = np.zeros(W * C, np.bool_)
     order = np.empty(ncand, np.int64)
     allowed = np.ones(C, np.bool_)
+    syms = np.empty(C, np.int64)     # the frame's non-blank allowed tokens (see below)
+    lps = np.empty(C, np.float64)    # and their log-probabilities
+    syms2 = np.empty(C, np.int64)
+    lps2 = np.empty(C, np.float64)
     tot = np.empty(W, np.float64)
     new_node = np.empty(W, np.int32)
     new_pb = np.empty(W, np.float64)
     new_pnb = np.empty(W, np.float64)
     scratch_i = np.zeros((1, ncol), np.int32)
     scratch_f = np.zeros((1, 3), np.float64)
+    lm_out = np.empty(max(lm_order, 1), np.int32)
 
     for t in range(T):
         if beam_of.size < ni.shape[0]:  # the trie grew (node -> beam map must cover every node)
@@ -333,6 +353,36 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             allowed[am] = True
             if use_lex:  # a lexicon can forbid every other token: the blank keeps the beams alive
                 allowed[blank] = True
+        # the frame's allowed non-blank tokens, most likely first: those that
+        # continue a word in syms[:n_in], then those that start one (and every
+        # token with a character LM: each is scored by the LM) in syms[n_in:nsym]
+        n_in = 0
+        n_st = 0
+        for c in range(C):
+            if c != blank and allowed[c]:
+                v = np.float64(lp[t, c])
+                if char_mode or tok_start[c]:
+                    q = n_st
+                    while q > 0 and lps2[q - 1] < v:
+                        lps2[q] = lps2[q - 1]
+                        syms2[q] = syms2[q - 1]
+                        q -= 1
+                    lps2[q] = v
+                    syms2[q] = c
+                    n_st += 1
+                else:
+                    q = n_in
+                    while q > 0 and lps[q - 1] < v:
+                        lps[q] = lps[q - 1]
+                        syms[q] = syms[q - 1]
+                        q -= 1
+                    lps[q] = v
+                    syms[q] = c
+                    n_in += 1
+        for q in range(n_st):
+            lps[n_in + q] = lps2[q]
+            syms[n_in + q] = syms2[q]
+        nsym = n_in + n_st
         lblank = np.float64(lp[t, blank])
         for i in range(nbeam):
             tot[i] = _logaddexp(pb[i], pnb[i])
@@ -357,17 +407,22 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                         else:
                             e = tot[j] + np.float64(lp[t, c])
                         cand_nb[i] = _logaddexp(cand_nb[i], e)
-        # extensions.  A token that completes a word (or any token, with a
-        # character LM) needs an LM query: its child node is found or created
-        # now, so the query is made once per (prefix, token).  Other tokens
-        # only walk the word trie; their node is made if they are selected
-        # (creating one for every allowed extension cost ~10x in time).
-        # Candidates go into the running top-W list in a fixed order (stays,
-        # then extensions by beam and token; ties keep the earlier), and the
-        # beam_prune_logp cut is applied to that sorted list at the end: the
-        # same set as cutting first.  An extension whose acoustic score plus
-        # the most its LM part can gain (bonus_max) cannot beat the current
-        # W-th candidate is skipped before any trie walk or LM query.
+        # Candidates: the stays (index i), then the extensions (beam i, token
+        # c; index W + i*C + c).  The running top-W list ranks equal scores by
+        # index, so it does not depend on the order in which candidates are
+        # scored.  Each beam tries the frame's tokens most likely first, and
+        # stops at the first whose acoustic score plus the most its LM part
+        # can gain (bonus_max) cannot reach the threshold: the current W-th
+        # candidate, or the running best + beam_prune_logp (the best only
+        # grows, so such a candidate would fall to the final cut).  Before
+        # this, every (beam, token) pair was tested.
+        # A token that completes a word (or any token, with a character LM)
+        # needs an LM query: its child node is found or created now, so the
+        # query is made once per (prefix, token).  Other tokens only walk the
+        # word trie; their node is made if they are selected (creating one for
+        # every allowed extension cost ~10x in time).  The beam_prune_logp cut
+        # is applied to the sorted list at the end: the same set as cutting
+        # first.
         best = NEG_INF
         cnt = 0
         for i in range(nbeam):
@@ -377,49 +432,84 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 best = s
             if s > NEG_INF:
                 cnt = _insert(cand_score, order, W, cnt, s, i)
+        thr = _threshold(cand_score, order, W, cnt, best, use_prune, prune)
         for i in range(nbeam):
             P = node[i]
             last = ni[P, TOKEN]
             accP = nf[P, ACC]
+            # upper bounds of an extension's score, less the token's log-probability
+            # (bonus_in: the most a token inside a word can add to the LM part;
+            # bonus_max: one that completes a word); the slack covers rounding
+            # (the bound is summed in another order than the score)
             wn = ni[P, WNODE]
             pl = ni[P, PLEN]
-            for c in range(C):
+            g_st = bonus_max
+            g_in = bonus_in
+            if use_gain:
+                # the word a start token completes is known: its own bound
+                if pl == 0:
+                    g_st = bonus_in
+                else:
+                    wi = term[wn] if wn >= 0 else -1
+                    g_st = (w_gain[wi] if wi >= 0 else unk_gain) + bonus_in
+                # a token inside a word: the child's look-ahead is at most the
+                # parent's (smear[0], the root's, is the largest of all), and an
+                # unknown partial word scores at most unk_offset
+                g_in = smear[wn] if wn >= 0 else NEG_INF
+                if not use_lex and unk_offset > g_in:
+                    g_in = unk_offset
+            slack = 1e-12 * (1.0 + abs(tot[i]) + abs(accP))
+            base_in = tot[i] + accP + g_in + slack
+            base_st = tot[i] + accP + g_st + slack
+            q = 0
+            while q < nsym:
+                lc = lps[q]
+                if q < n_in:
+                    bnd = base_in + lc
+                    if bnd < thr:  # the rest of the in-word tokens cannot do better
+                        q = n_in
+                        continue
+                else:
+                    bnd = base_st + lc
+                    if bnd < thr:
+                        break
+                c = syms[q]
+                q += 1
                 k = i * C + c
                 if merged[k]:
-                    merged[k] = False
                     continue
-                if c == blank or not allowed[c]:
-                    continue
-                e = (pb[i] if c == last else tot[i]) + np.float64(lp[t, c])
+                e = (pb[i] if c == last else tot[i]) + lc
                 if e == NEG_INF:
                     continue
-                if cnt == W and not (e + accP + bonus_max > cand_score[order[W - 1]]):
+                if c == last and bnd - tot[i] + pb[i] < thr:
                     continue
                 if char_mode or tok_start[c]:
                     ni, nf, ch, nnodes = _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid,
-                                                char_mode, tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid,
+                                                char_mode, tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid,
                                                 w_uni, w_hot, w_lex, lmt, lm_order, unk_id, alpha_ln10, beta,
-                                                unk_offset, hot_weight, use_lex)
+                                                unk_offset, hot_weight, use_lex, lm_out)
                     s = e + nf[ch, ACC] + nf[ch, PART]
                 else:
                     ch = -2
                     w2 = wn
-                    for q in range(tok_off[c], tok_off[c + 1]):
+                    for r in range(tok_off[c], tok_off[c + 1]):
                         if w2 >= 0:
-                            w2 = _trie_child(tkey, tval, w2, tok_chars[q])
-                    part = _partial_score(w2, pl + tok_off[c + 1] - tok_off[c], pre_uni, pre_lex, hot_min,
+                            w2 = _trie_child(tkey, tval, w2, tok_chars[r])
+                    part = _partial_score(w2, pl + tok_off[c + 1] - tok_off[c], pre_uni, pre_lex, hot_min, smear,
                                           lm_order > 0, use_lex, unk_offset, hot_weight)
                     s = e + accP + part
-                ext_child[k] = ch
-                ext_ac[k] = e
                 if s > best:
                     best = s
-                if s > NEG_INF:
+                if s > NEG_INF and s >= thr:
+                    ext_child[k] = ch
+                    ext_ac[k] = e
                     cnt = _insert(cand_score, order, W, cnt, s, W + k)
+                    thr = _threshold(cand_score, order, W, cnt, best, use_prune, prune)
         if use_prune:
             thresh = best + prune
             while cnt > 0 and not (cand_score[order[cnt - 1]] >= thresh):
                 cnt -= 1
+        # clear the merge flags, and the node -> beam map
         for i in range(nbeam):
             nd = node[i]
             par = ni[nd, PARENT]
@@ -441,8 +531,8 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                     i = (k - W) // C
                     ni, nf, ch, nnodes = _child(ni, nf, nnodes, node[i], (k - W) - i * C, tok_start, tok_chars,
                                                 tok_off, tok_lmid, char_mode, tkey, tval, term, pre_uni, pre_lex,
-                                                hot_min, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
-                                                alpha_ln10, beta, unk_offset, hot_weight, use_lex)
+                                                hot_min, smear, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
+                                                alpha_ln10, beta, unk_offset, hot_weight, use_lex, lm_out)
                 new_node[r] = ch
                 new_pb[r] = NEG_INF
                 new_pnb[r] = ext_ac[k - W]
@@ -515,9 +605,9 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
 @kernel(parallel=True)
 def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-           tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+           tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-           bonus_max, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
+           bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
            out_count):
     """LM-fused prefix beam search, parallel over utterances (one per task)."""
     N = x.shape[0] if bf else x.shape[1]
@@ -526,9 +616,9 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
         out_count[n] = _search_one(
             lp, lengths[n], blank, W, top_k, use_tok, tok_min, use_prune, prune,
             tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-            tkey, tval, term, pre_uni, pre_lex, hot_min, w_lmid, w_uni, w_hot, w_lex,
+            tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
             lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-            bonus_max, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
+            bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
             out_tstart[n], out_tend[n], out_tlogp[n])
 
 

@@ -256,7 +256,7 @@ def _make_lm_task(params, rng):
         d = tempfile.mkdtemp(prefix="fastloss-lm-")
         arpa, lp, refs, _ = make_task(d, N=params["N"], T=params["T"], n_train=key[2])
         _LM_TASK[key] = {"arpa": arpa, "lp": lp, "refs": refs, "labels": LABELS}
-    return _LM_TASK[key]
+    return dict(_LM_TASK[key], lexicon=bool(params.get("lexicon")))
 
 
 def _decoder_impls():
@@ -265,9 +265,12 @@ def _decoder_impls():
     cache = {}
 
     def run_fastloss(d):
-        if "dec" not in cache:
-            cache["dec"] = fastloss.CTCDecoder(d["labels"], lm=fastloss.load_arpa(d["arpa"]))
-        return cache["dec"].decode(d["lp"], beam_width=64, beam_prune_logp=-10.0, token_min_logp=-5.0)
+        key = ("dec", d["arpa"], d["lexicon"])
+        if key not in cache:
+            lm = fastloss.load_arpa(d["arpa"])
+            lexicon = [w for w in lm.words if w not in ("<s>", "</s>", "<unk>")] if d["lexicon"] else None
+            cache[key] = fastloss.CTCDecoder(d["labels"], lm=lm, lexicon=lexicon)
+        return cache[key].decode(d["lp"], beam_width=64, beam_prune_logp=-10.0, token_min_logp=-5.0)
 
     out = {"fastloss": run_fastloss}
     pyctcdecode = optional("pyctcdecode")
@@ -284,11 +287,12 @@ def _decoder_impls():
         from .lm_task import flashlight_decoder
 
         def run_flashlight(d):
-            if "fl" not in cache:
+            key = ("fl", d["arpa"])
+            if key not in cache:
                 lm = fastloss.load_arpa(d["arpa"])
                 words = [w for w in lm.words if w not in ("<s>", "</s>", "<unk>")]
-                cache["fl"] = flashlight_decoder(d["labels"], d["arpa"], words)
-            return cache["fl"](d["lp"])
+                cache[key] = flashlight_decoder(d["labels"], d["arpa"], words)
+            return cache[key](d["lp"])
 
         out["flashlight"] = run_flashlight
     return out
@@ -321,9 +325,11 @@ CASES = [
          note="K candidates per utterance of length L/2..L; torch repeats the frames per candidate"),
     Case("CTCDecoder", "decode", "forward",
          (Shape("small 3-gram T100 N4 beam64", {"T": 100, "N": 4, "train": 1500}, quick=True),
-          Shape("3-gram T500 N32 beam64", {"T": 500, "N": 32})),
+          Shape("3-gram T500 N32 beam64", {"T": 500, "N": 32}),
+          Shape("3-gram T500 N32 beam64 lexicon", {"T": 500, "N": 32, "lexicon": True})),
          _make_lm_task, _decoder_impls,
-         note="word 3-gram (1.4e5 n-grams, 10^4 words), alpha 0.5 beta 1.5, prune -10, token_min -5; "
+         note="word 3-gram (1.4e5 n-grams, 10^4 words), alpha 0.5 beta 1.5, prune -10, token_min -5; 'lexicon': "
+              "fastloss with lexicon= the LM's words (smeared, as flashlight's); "
               "pyctcdecode+kenlm only where installed (numpy<2): see bench/pyctcdecode_lm.py; flashlight-text: "
               "LexiconDecoder + its KenLM, one utterance at a time (lm_task.flashlight_decoder)"),
 ]
