@@ -246,7 +246,7 @@ class CTCDecoder:
         pre_uni[nodes_of[w_uni[word_of_char]]] = True
         pre_lex = np.zeros(nn, dtype=np.bool_)
         pre_lex[nodes_of[w_lex[word_of_char]]] = True
-        hot_min = np.zeros(nn, dtype=np.int32)
+        hot_min = np.zeros(1, dtype=np.int32)  # one entry: no hotwords (the kernel tests the size)
         if w_hot.any():
             lens = np.diff(offs)
             big = np.iinfo(np.int32).max
@@ -273,6 +273,14 @@ class CTCDecoder:
             # it holds the largest of all, the kernel's bound for a word's first token
             fin = np.isfinite(sm)
             smear[0] = self.alpha * LN10 * sm[fin].max() if fin.any() else 0.0
+        # the kernel's partial-word score per word-trie node (see _partial_score)
+        if lexicon is not None:
+            pscore, p_out = np.where(pre_lex, smear, -np.inf), -math.inf
+        elif lm is not None:
+            pscore, p_out = np.where(pre_uni, smear, np.nan), math.nan
+        else:
+            pscore, p_out = smear, 0.0
+        pscore[0] = smear[0]
         self._use_lex = lexicon is not None
         # The most an extension's LM part can add to its parent's (log10 p <= 0):
         # lets the kernel skip hopeless extensions before scoring them.
@@ -310,8 +318,8 @@ class CTCDecoder:
             # never above the general bound
             np.minimum(self._w_gain, self._bonus_max, out=self._w_gain)
             self._unk_gain = min(self._unk_gain, self._bonus_max)
-        self._tables = (tok_start, tok_chars, tok_off, tok_lmid, char_mode, tkey, tval, term, pre_uni, pre_lex,
-                        hot_min, smear, w_lmid, w_uni, w_hot, w_lex)
+        self._tables = (tok_start, tok_chars, tok_off, tok_lmid, char_mode, tkey, tval, term,
+                        hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex)
         if lm is not None:
             self._lmt = (lm._grams, lm._order_of, lm._prob, lm._bo, lm._keep, lm._slot_row, lm._slot_hash)
             self._lm_order = lm.order

@@ -26,6 +26,8 @@ NEG_INF = -np.inf
 PARENT, TOKEN, CHILD, SIB, NWORDS, WNODE, PLEN, CTXLEN, CTX = 0, 1, 2, 3, 4, 5, 6, 7, 8
 # nf columns
 ACC, RAW, PART = 0, 1, 2
+#: log2 of the entries of the per-utterance cache of word-trie steps (node, token) -> node
+WALK_BITS = 12
 #: pyctcdecode's AVG_TOKEN_LEN: a partial out-of-vocabulary word longer than
 #: this many characters gets its penalty scaled by length / 6.
 AVG_TOKEN_LEN = 6
@@ -47,27 +49,28 @@ def _trie_child(tkey, tval, node, ch):
 
 
 @kernel()
-def _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, smear, has_lm, use_lex, unk_offset, hot_weight):
-    """Score of an unfinished word (pyctcdecode's ``score_partial_token``):
-    a prefix of a hotword gets weight * len / (shortest such hotword's
-    length); else, with an LM, a prefix of no known word gets
-    ``unk_offset`` (times len / 6 beyond 6 characters); with a lexicon, a
-    prefix of no lexicon word is impossible.  A prefix of a known (lexicon)
-    word gets its look-ahead ``smear[wnode]`` (0 without smearing)."""
+def _partial_score(wnode, plen, hot_min, pscore, p_out, unk_offset, hot_weight):
+    """Score of an unfinished word of ``plen`` characters at word-trie node
+    ``wnode`` (-1: off the trie; its score is then ``p_out``), as
+    pyctcdecode's ``score_partial_token``: a prefix of a hotword gets
+    weight * len / (shortest such hotword's length); else ``pscore[wnode]``:
+    the look-ahead of a prefix of known (lexicon) words (0 without
+    smearing), -inf for no prefix of a lexicon word, NaN for no prefix of a
+    known word with an LM, which scores ``unk_offset`` (times len / 6
+    beyond 6 characters).  ``hot_min`` has one entry without hotwords."""
     if plen == 0:
         return 0.0
-    if wnode >= 0 and hot_min[wnode] > 0:
-        return hot_weight * plen / hot_min[wnode]
-    if use_lex:
-        if not (wnode >= 0 and pre_lex[wnode]):
-            return NEG_INF
-        return smear[wnode]
-    if has_lm and not (wnode >= 0 and pre_uni[wnode]):
-        s = unk_offset
+    if wnode < 0:
+        v = p_out
+    else:
+        if wnode < hot_min.size and hot_min[wnode] > 0:
+            return hot_weight * plen / hot_min[wnode]
+        v = pscore[wnode]
+    if v != v:
+        v = unk_offset
         if plen > AVG_TOKEN_LEN:
-            s = s * plen / AVG_TOKEN_LEN
-        return s
-    return smear[wnode] if wnode >= 0 else 0.0
+            v = v * plen / AVG_TOKEN_LEN
+    return v
 
 
 @kernel()
@@ -119,7 +122,7 @@ def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk
 
 @kernel()
 def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-               tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+               tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
                lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out):
     """Fill node ``nnodes`` = prefix(P) + token c; returns False if the
     lexicon forbids it (the node is then given a -inf partial score).
@@ -169,8 +172,7 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
     ni[d, WNODE] = wnode
     ni[d, PLEN] = plen
     if ok:
-        nf[d, PART] = _partial_score(wnode, plen, pre_uni, pre_lex, hot_min, smear, has_lm, use_lex, unk_offset,
-                                     hot_weight)
+        nf[d, PART] = _partial_score(wnode, plen, hot_min, pscore, p_out, unk_offset, hot_weight)
     else:
         nf[d, PART] = NEG_INF
     return nf[d, PART] > NEG_INF
@@ -178,7 +180,7 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
 
 @kernel()
 def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-           tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+           tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out):
     """The trie node of prefix(P) + c, found or created: (ni, nf, node, nnodes)."""
     ch = ni[P, CHILD]
@@ -189,7 +191,7 @@ def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_m
     if nnodes == ni.shape[0]:
         ni, nf = _grow(ni, nf, nnodes + 1)
     _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-               tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+               tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
                lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out)
     return ni, nf, nnodes, nnodes + 1
 
@@ -286,7 +288,7 @@ def _threshold(cand_score, order, W, cnt, best, use_prune, prune):
 @kernel()
 def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-                tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+                tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
                 lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
                 bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens, out_len, out_score, out_ac, out_lm, out_raw,
                 out_nw, out_tstart, out_tend, out_tlogp):
@@ -323,6 +325,8 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     cand_score = np.empty(ncand, np.float64)
     ext_ac = np.empty(W * C, np.float64)
     ext_child = np.empty(W * C, np.int32)
+    ext_wn = np.empty(W * C, np.int32)     # word-trie node and partial score of an in-word extension
+    ext_part = np.empty(W * C, np.float64)
     merged = np.zeros(W * C, np.bool_)
     order = np.empty(ncand, np.int64)
     allowed = np.ones(C, np.bool_)
@@ -337,6 +341,8 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     scratch_i = np.zeros((1, ncol), np.int32)
     scratch_f = np.zeros((1, 3), np.float64)
     lm_out = np.empty(max(lm_order, 1), np.int32)
+    walk_key = np.full(1 << WALK_BITS, -1, np.int64)
+    walk_val = np.empty(1 << WALK_BITS, np.int32)
 
     for t in range(T):
         if beam_of.size < ni.shape[0]:  # the trie grew (node -> beam map must cover every node)
@@ -455,8 +461,8 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 # a token inside a word: the child's look-ahead is at most the
                 # parent's (smear[0], the root's, is the largest of all), and an
                 # unknown partial word scores at most unk_offset
-                g_in = smear[wn] if wn >= 0 else NEG_INF
-                if not use_lex and unk_offset > g_in:
+                g_in = pscore[wn] if wn >= 0 else p_out
+                if not use_lex and not (g_in >= unk_offset):  # NaN: an unknown word
                     g_in = unk_offset
             slack = 1e-12 * (1.0 + abs(tot[i]) + abs(accP))
             base_in = tot[i] + accP + g_in + slack
@@ -485,19 +491,30 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                     continue
                 if char_mode or tok_start[c]:
                     ni, nf, ch, nnodes = _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid,
-                                                char_mode, tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid,
+                                                char_mode, tkey, tval, term, hot_min, pscore, p_out, w_lmid,
                                                 w_uni, w_hot, w_lex, lmt, lm_order, unk_id, alpha_ln10, beta,
                                                 unk_offset, hot_weight, use_lex, lm_out)
                     s = e + nf[ch, ACC] + nf[ch, PART]
                 else:
                     ch = -2
-                    w2 = wn
-                    for r in range(tok_off[c], tok_off[c + 1]):
-                        if w2 >= 0:
-                            w2 = _trie_child(tkey, tval, w2, tok_chars[r])
-                    part = _partial_score(w2, pl + tok_off[c + 1] - tok_off[c], pre_uni, pre_lex, hot_min, smear,
-                                          lm_order > 0, use_lex, unk_offset, hot_weight)
+                    w2 = -1
+                    if wn >= 0:  # the word-trie walk, through a small cache of (node, token) pairs
+                        key = np.int64(wn) * C + c
+                        slot = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - WALK_BITS)
+                        if walk_key[slot] == key:
+                            w2 = walk_val[slot]
+                        else:
+                            w2 = wn
+                            for r in range(tok_off[c], tok_off[c + 1]):
+                                if w2 >= 0:
+                                    w2 = _trie_child(tkey, tval, w2, tok_chars[r])
+                            walk_key[slot] = key
+                            walk_val[slot] = w2
+                    part = _partial_score(w2, pl + tok_off[c + 1] - tok_off[c], hot_min, pscore, p_out, unk_offset,
+                                          hot_weight)
                     s = e + accP + part
+                    ext_wn[k] = w2
+                    ext_part[k] = part
                 if s > best:
                     best = s
                 if s > NEG_INF and s >= thr:
@@ -528,11 +545,32 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             else:
                 ch = ext_child[k - W]
                 if ch == -2:
+                    # an in-word extension: its node (found, or made here from the
+                    # word-trie walk and partial score of the candidate loop, as
+                    # _new_child would make it, without calling it)
                     i = (k - W) // C
-                    ni, nf, ch, nnodes = _child(ni, nf, nnodes, node[i], (k - W) - i * C, tok_start, tok_chars,
-                                                tok_off, tok_lmid, char_mode, tkey, tval, term, pre_uni, pre_lex,
-                                                hot_min, smear, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
-                                                alpha_ln10, beta, unk_offset, hot_weight, use_lex, lm_out)
+                    c = (k - W) - i * C
+                    P = node[i]
+                    ch = ni[P, CHILD]
+                    while ch >= 0 and ni[ch, TOKEN] != c:
+                        ch = ni[ch, SIB]
+                    if ch < 0:
+                        if nnodes == ni.shape[0]:
+                            ni, nf = _grow(ni, nf, nnodes + 1)
+                        ch = nnodes
+                        nnodes += 1
+                        ni[ch, PARENT] = P
+                        ni[ch, TOKEN] = c
+                        ni[ch, CHILD] = -1
+                        ni[ch, SIB] = ni[P, CHILD]
+                        ni[P, CHILD] = ch
+                        for j in range(NWORDS, ncol):
+                            ni[ch, j] = ni[P, j]
+                        ni[ch, WNODE] = ext_wn[k - W]
+                        ni[ch, PLEN] = ni[P, PLEN] + tok_off[c + 1] - tok_off[c]
+                        nf[ch, ACC] = nf[P, ACC]
+                        nf[ch, RAW] = nf[P, RAW]
+                        nf[ch, PART] = ext_part[k - W]
                 new_node[r] = ch
                 new_pb[r] = NEG_INF
                 new_pnb[r] = ext_ac[k - W]
@@ -605,7 +643,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
 @kernel(parallel=True)
 def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-           tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+           tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
            bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
            out_count):
@@ -616,7 +654,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
         out_count[n] = _search_one(
             lp, lengths[n], blank, W, top_k, use_tok, tok_min, use_prune, prune,
             tok_start, tok_chars, tok_off, tok_lmid, char_mode,
-            tkey, tval, term, pre_uni, pre_lex, hot_min, smear, w_lmid, w_uni, w_hot, w_lex,
+            tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
             lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
             bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
             out_tstart[n], out_tend[n], out_tlogp[n])
