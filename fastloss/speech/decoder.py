@@ -318,6 +318,35 @@ class CTCDecoder:
             # never above the general bound
             np.minimum(self._w_gain, self._bonus_max, out=self._w_gain)
             self._unk_gain = min(self._unk_gain, self._bonus_max)
+        # masks[node, c // 64] bit c % 64: the in-word token c leads from
+        # word-trie node `node` to a prefix of a known word (of a lexicon
+        # word, with a lexicon).  The kernel skips the other tokens without a
+        # walk: with a lexicon they are impossible, without one they score
+        # unk_score_offset or less.  Tokens of several characters keep their
+        # bit set (walked).  Off with hotwords (a hotword prefix can score
+        # more) and without an LM or lexicon.
+        self._masks = np.zeros((1, 1), dtype=np.uint64)
+        if (not char_mode and not hot_uni and (lexicon is not None or lm is not None)
+                and C <= 256 and self.unk_score_offset <= 0):
+            self._masks = m = np.zeros((nn, (C + 63) // 64), dtype=np.uint64)
+            single = {}
+            for t in range(C):
+                if tok_start[t]:
+                    continue
+                n_ch = tok_off[t + 1] - tok_off[t]
+                if n_ch == 1:
+                    single.setdefault(int(tok_chars[tok_off[t]]), []).append(t)
+                elif n_ch > 1:
+                    m[:, t >> 6] |= np.uint64(1) << np.uint64(t & 63)
+            ok = pre_lex if lexicon is not None else pre_uni
+            first = np.zeros(chars.size, dtype=bool)
+            first[offs[:-1][np.diff(offs) > 0]] = True
+            par = np.where(first, 0, np.roll(nodes_of, 1))  # the node before each character
+            good = ok[nodes_of]
+            for ch, toks in single.items():
+                sel = good & (chars == ch)
+                for t in toks:
+                    np.bitwise_or.at(m[:, t >> 6], par[sel], np.uint64(1) << np.uint64(t & 63))
         self._tables = (tok_start, tok_chars, tok_off, tok_lmid, char_mode, tkey, tval, term,
                         hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex)
         if lm is not None:
@@ -397,7 +426,7 @@ class CTCDecoder:
         _kernels().decode(x, batch_first, il, self.vocabulary.blank, W, top_k, use_tok, tok_min, use_prune, prune,
                           *self._tables, self._lmt, self._lm_order, self._bos_len, self._bos, self._eos, self._unk,
                           self.alpha * LN10, self.beta, self.unk_score_offset, self.hotword_weight, self._use_lex,
-                          self._bonus_in, self._bonus_max, self._use_gain, self._w_gain, self._unk_gain,
+                          self._bonus_in, self._bonus_max, self._use_gain, self._w_gain, self._unk_gain, self._masks,
                           out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_ts, out_te, out_tl,
                           out_count)
         voc = self.vocabulary

@@ -290,7 +290,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 tok_start, tok_chars, tok_off, tok_lmid, char_mode,
                 tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
                 lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-                bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens, out_len, out_score, out_ac, out_lm, out_raw,
+                bonus_in, bonus_max, use_gain, w_gain, unk_gain, masks, out_tokens, out_len, out_score, out_ac, out_lm, out_raw,
                 out_nw, out_tstart, out_tend, out_tlogp):
     C = lp.shape[1]
     ncol = CTX + max(lm_order, 1)
@@ -484,6 +484,11 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 k = i * C + c
                 if merged[k]:
                     continue
+                if q <= n_in and wn >= 0 and masks.shape[0] > 1 and not (masks[wn, c >> 6] >> np.uint64(c & 63)) & 1:
+                    # the token leads off the known (lexicon) words: impossible
+                    # with a lexicon, else the partial word scores unk_offset or less
+                    if use_lex or bnd - g_in + unk_offset < thr:
+                        continue
                 e = (pb[i] if c == last else tot[i]) + lc
                 if e == NEG_INF:
                     continue
@@ -645,7 +650,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
            tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-           bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
+           bonus_in, bonus_max, use_gain, w_gain, unk_gain, masks, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
            out_count):
     """LM-fused prefix beam search, parallel over utterances (one per task)."""
     N = x.shape[0] if bf else x.shape[1]
@@ -656,7 +661,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             tok_start, tok_chars, tok_off, tok_lmid, char_mode,
             tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
             lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-            bonus_in, bonus_max, use_gain, w_gain, unk_gain, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
+            bonus_in, bonus_max, use_gain, w_gain, unk_gain, masks, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
             out_tstart[n], out_tend[n], out_tlogp[n])
 
 
