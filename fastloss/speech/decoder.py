@@ -18,8 +18,6 @@ from .vocabulary import Vocabulary
 __all__ = ["CTCDecoder", "Hypothesis"]
 
 LN10 = math.log(10.0)
-#: smearing used with a lexicon when not given (see CTCDecoder's docstring)
-_DEFAULT_SMEARING = "max"
 
 
 def _kernels():
@@ -117,17 +115,18 @@ class CTCDecoder:
         one earns ``hotword_weight * len(partial) / len(shortest such word)``
         (instead of the OOV test).
     hotword_weight : float
-    smearing : {"auto", "max", "logadd", None}
+    smearing : {"max", "logadd", None}
         Look-ahead inside a word, as flashlight's smeared lexicon trie: a
         partial word that prefixes known words (the lexicon's, with a
         lexicon; else the unigrams) scores ``alpha * ln(10) *`` the largest
-        (``"max"``) or the log-sum (``"logadd"``) of their log10 unigram
-        probabilities (with ``unk_score_offset`` for a word the LM does not
-        know); the completed word's real score replaces it.  It changes which
-        prefixes the beam keeps, never a returned score.  ``"auto"``
-        (default): ``"max"`` with a lexicon, ``None`` without (the measured
-        best on the benchmark task, see docs/decode.md).  No effect without
-        an LM or with ``lm_unit="char"``.
+        (``"max"``, the default) or the log-sum (``"logadd"``) of their
+        log10 unigram probabilities (with ``unk_score_offset`` for a word
+        the LM does not know), instead of 0; the completed word's real score
+        replaces it.  It changes which prefixes the beam keeps, never how a
+        hypothesis is scored.  ``None``: no look-ahead (pyctcdecode's
+        search).  On the benchmark task ``"max"`` gave the lowest WER, with
+        and without a lexicon (docs/decode.md).  No effect without an LM or
+        with ``lm_unit="char"``.
 
     Notes
     -----
@@ -156,17 +155,15 @@ class CTCDecoder:
     """
 
     def __init__(self, vocabulary, *, lm=None, alpha=0.5, beta=1.5, unk_score_offset=-10.0, lm_unit="word",
-                 unigrams=None, lexicon=None, hotwords=None, hotword_weight=10.0, smearing="auto"):
+                 unigrams=None, lexicon=None, hotwords=None, hotword_weight=10.0, smearing="max"):
         if not isinstance(vocabulary, Vocabulary):
             vocabulary = Vocabulary(vocabulary)
         if lm is not None and not isinstance(lm, NgramLM):
             raise TypeError(f"lm must be an NgramLM (from load_arpa) or None, got {type(lm).__name__}")
         if lm_unit not in ("word", "char"):
             raise ValueError(f"lm_unit must be 'word' or 'char', got {lm_unit!r}")
-        if isinstance(smearing, str) and smearing == "auto":
-            smearing = _DEFAULT_SMEARING if lexicon is not None else None
         if not (smearing is None or isinstance(smearing, str) and smearing in ("max", "logadd")):
-            raise ValueError(f"smearing must be 'auto', None, 'max' or 'logadd', got {smearing!r}")
+            raise ValueError(f"smearing must be 'max', 'logadd' or None, got {smearing!r}")
         self.smearing = smearing
         self.vocabulary = vocabulary
         self.lm = lm
@@ -268,10 +265,10 @@ class CTCDecoder:
             else:
                 np.logaddexp.at(sm, nodes_of[sel], val[word_of_char[sel]] * LN10)
                 sm /= LN10
-            smear = np.where(np.isfinite(sm), self.alpha * LN10 * sm, 0.0)
+            fin = np.isfinite(sm)
+            smear[fin] = self.alpha * LN10 * sm[fin]
             # the root's entry is never a partial word's score (an empty word scores 0):
             # it holds the largest of all, the kernel's bound for a word's first token
-            fin = np.isfinite(sm)
             smear[0] = self.alpha * LN10 * sm[fin].max() if fin.any() else 0.0
         # the kernel's partial-word score per word-trie node (see _partial_score)
         if lexicon is not None:

@@ -114,20 +114,28 @@ def write_arpa_3gram(path, sentences, vocab, discount=0.7):
     return len(p1) + 1 + len(p2) + len(p3)
 
 
-def posteriors(texts, T, seed, peak=5.0, confuse=0.12, noise=1.0):
+def posteriors(texts, T, seed, peak=5.0, confuse=0.12, noise=1.0, return_ends=False):
     """(T, N, C) float32 log-softmax posteriors of the texts (truncated to fit
-    T frames; the returned references are the parts that fit)."""
+    T frames; the returned references are the parts that fit).  With
+    ``return_ends``, also the frame at which the last space that fits ends
+    (T if nothing was cut) and the references up to that space: decoding
+    only that far gives inputs that stop at a word boundary, after a
+    delimiter."""
     rng = np.random.default_rng(seed)
     C = len(LABELS)
     idx = {c: i for i, c in enumerate(LABELS)}
     N = len(texts)
     z = rng.standard_normal((T, N, C)).astype(np.float32) * noise
     refs = []
+    ends = np.full(N, T, dtype=np.int64)
+    refs_at_ends = []
     for n, text in enumerate(texts):
         t = 0
         kept = 0
         prev = None
         frames = []
+        word_end = 0
+        word_k = 0
         for k, ch in enumerate(text):
             c = idx[ch]
             nb = int(rng.integers(0, 3))
@@ -142,6 +150,9 @@ def posteriors(texts, T, seed, peak=5.0, confuse=0.12, noise=1.0):
             t += nb + d
             kept = k + 1
             prev = c
+            if ch == " ":
+                word_end = t
+                word_k = k
         frames.extend([0] * (T - len(frames)))
         for tt, f in enumerate(frames):
             if f == 0:
@@ -154,10 +165,26 @@ def posteriors(texts, T, seed, peak=5.0, confuse=0.12, noise=1.0):
         ref = text[:kept]
         if kept < len(text) and not text[kept] == " ":
             ref = ref.rsplit(" ", 1)[0] if " " in ref else ""
+        if kept < len(text):
+            ends[n] = word_end
+            refs_at_ends.append(" ".join(text[:word_k].split()))
+        else:
+            refs_at_ends.append(" ".join(text.split()))
         refs.append(" ".join(ref.split()))
     z -= z.max(axis=2, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=2, keepdims=True))
+    if return_ends:
+        return z.astype(np.float32), refs, ends, refs_at_ends
     return z.astype(np.float32), refs
+
+
+def utterance_ends(n_words=10_000, N=32, T=500, seed=0):
+    """``(ends, references up to them)`` of ``posteriors(...,
+    return_ends=True)`` for the utterances of ``make_task`` with the same
+    arguments (regenerated: the draws are deterministic)."""
+    model = SentenceModel(n_words, seed)
+    texts = [" ".join(s) for s in model.sentences(N, seed + 2, 30, 40)]
+    return posteriors(texts, T, seed + 3, return_ends=True)[2:]
 
 
 def make_task(directory, n_words=10_000, n_train=12_000, N=32, T=500, seed=0):
@@ -215,12 +242,12 @@ def flashlight_decoder(labels, arpa, words, *, beam=64, beam_threshold=10.0, alp
                                  sil_score=0.0, log_add=True, criterion_type=CriterionType.CTC)
     dec = LexiconDecoder(opts, trie, lm, 1, 0, wdict.get_index("<unk>"), [], False)
 
-    def decode(lp):
+    def decode(lp, lengths=None):
         T, N, C = lp.shape
         em = np.ascontiguousarray(lp.transpose(1, 0, 2), dtype=np.float32)
         out = []
         for n in range(N):
-            best = dec.decode(em[n].ctypes.data, T, C)[0]
+            best = dec.decode(em[n].ctypes.data, T if lengths is None else int(lengths[n]), C)[0]
             out.append(" ".join(wdict.get_entry(i) for i in best.words if i >= 0))
         return out
 
