@@ -40,14 +40,22 @@ def _cpu():
     return platform.processor()
 
 
-def _timed(fn, repeat):
+def _timed(fn, repeat, cpu=None):
+    """(last output, median wall time, wall times); ``cpu``, a list, gets the
+    median process CPU time (all threads), which other jobs on a loaded
+    machine do not inflate as much as the wall time."""
     fn()  # warm-up (compilation, caches)
     times = []
+    cpus = []
     out = None
     for _ in range(repeat):
+        c = time.process_time()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    if cpu is not None:
+        cpu.append(statistics.median(cpus))
     return out, statistics.median(times), times
 
 
@@ -144,14 +152,17 @@ def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
         if not wanted(name):
             continue
         dec = fastloss.CTCDecoder(voc, **opts)
+        cpu = []
         out, med, _ = _timed(lambda: dec.decode(lp, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=tokmin),
-                             repeat)
+                             repeat, cpu)
         out_b = dec.decode(lp, ends, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=tokmin)
-        rows.append((name, med, [o[0].text if o else "" for o in out], [o[0].text if o else "" for o in out_b]))
+        rows.append((name, med, [o[0].text if o else "" for o in out], [o[0].text if o else "" for o in out_b], cpu[0]))
     if wanted("greedy"):
-        greedy, med, _ = _timed(lambda: fastloss.ctc_greedy_decode(lp), repeat)
+        cpu = []
+        greedy, med, _ = _timed(lambda: fastloss.ctc_greedy_decode(lp), repeat, cpu)
         gb = fastloss.ctc_greedy_decode(lp, ends)
-        rows.append(("fastloss greedy", med, [voc.decode_ids(t) for t in greedy[0]], [voc.decode_ids(t) for t in gb[0]]))
+        rows.append(("fastloss greedy", med, [voc.decode_ids(t) for t in greedy[0]], [voc.decode_ids(t) for t in gb[0]],
+                     cpu[0]))
     try:
         import flashlight.lib.text.decoder  # noqa: F401
     except ImportError:
@@ -162,8 +173,9 @@ def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
         if wanted("flashlight"):
             fl = flashlight_decoder(labels, os.path.join(d, "lm.arpa"), words, beam=BEAM, beam_threshold=-PRUNE,
                                     alpha=ALPHA, beta=BETA)
-            texts, med, _ = _timed(lambda: fl(lp), repeat)
-            rows.append(("flashlight-text LexiconDecoder+KenLM", med, texts, fl(lp, ends)))
+            cpu = []
+            texts, med, _ = _timed(lambda: fl(lp), repeat, cpu)
+            rows.append(("flashlight-text LexiconDecoder+KenLM", med, texts, fl(lp, ends), cpu[0]))
     peer = os.path.join(d, "pyctcdecode.json")
     if save is None:
         save = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "pyctcdecode_lm.json")
@@ -175,17 +187,19 @@ def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
     if pres is not None:
         for name in ("pyctcdecode+kenlm", "pyctcdecode (no LM)"):
             if name in pres:
-                rows.append((name + " [side env]", pres[name]["median_s"], pres[name]["texts"], None))
+                rows.append((name + " [side env]", pres[name]["median_s"], pres[name]["texts"], None, None))
     print(f"CPU: {_cpu()}; numba threads: {numba.get_num_threads()}; load_arpa {load:.2f} s"
           + (f", kenlm.Model {pres['kenlm_load_s']:.2f} s" if pres else ""))
-    base = rows[0][1]
-    print(f"| decoder | WER | WER, last word dropped | WER, input ending at a word boundary | time (s), 32 x T500 "
-          f"| x {rows[0][0]} time |")
-    print("|---|---|---|---|---|---|")
-    for name, med, texts, texts_b in rows:
+    base, base_cpu = rows[0][1], rows[0][4]
+    print(f"load average {os.getloadavg()[0]:.1f}; ratios: the row's time over {rows[0][0]}'s")
+    print("| decoder | WER | WER, last word dropped | WER, input ending at a word boundary | time (s), 32 x T500 "
+          "| time ratio | CPU time (s) | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, med, texts, texts_b, cpu in rows:
         wb = f"{fastloss.wer(refs_b, texts_b):.4f}" if texts_b is not None else ""
+        cp = f"{cpu:.3f} | {cpu / base_cpu:.2f}" if cpu is not None else " | "
         print(f"| {name} | {fastloss.wer(refs, texts):.4f} | {fastloss.wer(_drop_last(refs), _drop_last(texts)):.4f} "
-              f"| {wb} | {med:.3f} | {med / base:.2f} |")
+              f"| {wb} | {med:.3f} | {med / base:.2f} | {cp} |")
     if pres is not None and rows[0][0] == "fastloss CTCDecoder+LM":
         agree = np.mean([a == b for a, b in zip(rows[0][2], pres["pyctcdecode+kenlm"]["texts"])])
         print(f"same top text as pyctcdecode+kenlm: {agree:.0%} of utterances")

@@ -294,8 +294,10 @@ class CTCDecoder:
         # most the largest probability of an n-gram ending in w, plus the
         # positive backoffs that can be added on the way to it.  With a
         # lexicon, a word outside it cannot be completed (-inf).
+        # Both bounds are tabled per word-trie node (gtab[node] = (completing
+        # the node's word, a token inside it)), so that a beam reads one row.
         self._use_gain = bool(lm is not None and not char_mode and math.isfinite(self._bonus_max) and not hot_uni)
-        self._w_gain = np.zeros(max(nW, 1), dtype=np.float64)
+        self._gtab = np.zeros((1, 2), dtype=np.float64)
         self._unk_gain = 0.0
         if self._use_gain:
             order_of = lm._order_of.astype(np.int64)
@@ -309,12 +311,16 @@ class CTCDecoder:
             g = g + np.where(w_hot, hot_bonus, 0.0)
             if lexicon is not None:
                 g = np.where(w_lex, g, -np.inf)
-            self._w_gain[:nW] = g
             self._unk_gain = (-math.inf if lexicon is not None
                               else self.alpha * LN10 * (ub[unk_id] + self.unk_score_offset) + self.beta)
-            # never above the general bound
-            np.minimum(self._w_gain, self._bonus_max, out=self._w_gain)
-            self._unk_gain = min(self._unk_gain, self._bonus_max)
+            self._unk_gain = min(self._unk_gain, self._bonus_max)  # never above the general bound
+            g = np.minimum(g, self._bonus_max)
+            self._gtab = gtab = np.empty((nn, 2), dtype=np.float64)
+            gtab[:, 0] = np.where(term >= 0, g[np.maximum(term, 0)], self._unk_gain) if nW else self._unk_gain
+            gtab[0, 0] = 0.0  # the root: no word to complete
+            with np.errstate(invalid="ignore"):
+                gtab[:, 1] = pscore if lexicon is not None else np.where(pscore >= self.unk_score_offset, pscore,
+                                                                         self.unk_score_offset)
         # masks[node, c // 64] bit c % 64: the in-word token c leads from
         # word-trie node `node` to a prefix of a known word (of a lexicon
         # word, with a lexicon).  The kernel skips the other tokens without a
@@ -423,7 +429,7 @@ class CTCDecoder:
         _kernels().decode(x, batch_first, il, self.vocabulary.blank, W, top_k, use_tok, tok_min, use_prune, prune,
                           *self._tables, self._lmt, self._lm_order, self._bos_len, self._bos, self._eos, self._unk,
                           self.alpha * LN10, self.beta, self.unk_score_offset, self.hotword_weight, self._use_lex,
-                          self._bonus_in, self._bonus_max, self._use_gain, self._w_gain, self._unk_gain, self._masks,
+                          self._bonus_in, self._bonus_max, self._use_gain, self._gtab, self._unk_gain, self._masks,
                           out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_ts, out_te, out_tl,
                           out_count)
         voc = self.vocabulary

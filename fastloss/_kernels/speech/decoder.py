@@ -290,7 +290,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                 tok_start, tok_chars, tok_off, tok_lmid, char_mode,
                 tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
                 lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-                bonus_in, bonus_max, use_gain, w_gain, unk_gain, masks, out_tokens, out_len, out_score, out_ac, out_lm, out_raw,
+                bonus_in, bonus_max, use_gain, gtab, unk_gain, masks, out_tokens, out_len, out_score, out_ac, out_lm, out_raw,
                 out_nw, out_tstart, out_tend, out_tlogp):
     C = lp.shape[1]
     ncol = CTX + max(lm_order, 1)
@@ -452,18 +452,16 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             g_st = bonus_max
             g_in = bonus_in
             if use_gain:
-                # the word a start token completes is known: its own bound
-                if pl == 0:
-                    g_st = bonus_in
+                # per word-trie node (one cache line): the bound of a start token
+                # (the word it completes is known) and of a token inside the word
+                # (the child's look-ahead is at most the parent's; an unknown
+                # partial word scores at most unk_offset)
+                if wn >= 0:
+                    g_st = gtab[wn, 0]
+                    g_in = gtab[wn, 1]
                 else:
-                    wi = term[wn] if wn >= 0 else -1
-                    g_st = (w_gain[wi] if wi >= 0 else unk_gain) + bonus_in
-                # a token inside a word: the child's look-ahead is at most the
-                # parent's (smear[0], the root's, is the largest of all), and an
-                # unknown partial word scores at most unk_offset
-                g_in = pscore[wn] if wn >= 0 else p_out
-                if not use_lex and not (g_in >= unk_offset):  # NaN: an unknown word
-                    g_in = unk_offset
+                    g_st = unk_gain
+                    g_in = NEG_INF if use_lex else unk_offset
             slack = 1e-12 * (1.0 + abs(tot[i]) + abs(accP))
             base_in = tot[i] + accP + g_in + slack
             base_st = tot[i] + accP + g_st + slack
@@ -650,7 +648,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
            tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-           bonus_in, bonus_max, use_gain, w_gain, unk_gain, masks, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
+           bonus_in, bonus_max, use_gain, gtab, unk_gain, masks, out_tokens, out_len, out_score, out_ac, out_lm, out_raw, out_nw, out_tstart, out_tend, out_tlogp,
            out_count):
     """LM-fused prefix beam search, parallel over utterances (one per task)."""
     N = x.shape[0] if bf else x.shape[1]
@@ -661,7 +659,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             tok_start, tok_chars, tok_off, tok_lmid, char_mode,
             tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
             lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
-            bonus_in, bonus_max, use_gain, w_gain, unk_gain, masks, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
+            bonus_in, bonus_max, use_gain, gtab, unk_gain, masks, out_tokens[n], out_len[n], out_score[n], out_ac[n], out_lm[n], out_raw[n], out_nw[n],
             out_tstart[n], out_tend[n], out_tlogp[n])
 
 
