@@ -28,6 +28,8 @@ PARENT, TOKEN, CHILD, SIB, NWORDS, WNODE, PLEN, CTXLEN, CTX = 0, 1, 2, 3, 4, 5, 
 ACC, RAW, PART = 0, 1, 2
 #: log2 of the entries of the per-utterance cache of word-trie steps (node, token) -> node
 WALK_BITS = 12
+#: log2 of the entries of the per-utterance cache of LM queries
+LMC_BITS = 12
 #: pyctcdecode's AVG_TOKEN_LEN: a partial out-of-vocabulary word longer than
 #: this many characters gets its penalty scaled by length / 6.
 AVG_TOKEN_LEN = 6
@@ -89,11 +91,13 @@ def _grow(ni, nf, need):
 
 @kernel()
 def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight,
-              w_lmid, w_uni, w_hot, w_lex, use_lex, word_known, out):
+              w_lmid, w_uni, w_hot, w_lex, use_lex, word_known, lmw):
     """Score one completed word for node ``dst`` from the state of node
     ``src`` (dst may equal src): word index ``wi`` (-1: not in the word
-    trie); ``out`` (lm_order int32) is work space.  Returns False when the
-    lexicon forbids the word."""
+    trie).  ``lmw`` = (work space for the LM state, and a direct-mapped
+    cache of LM queries: int rows (m, word, context, m2, next state) and
+    their log10 p); many prefixes share their last words.  Returns False
+    when the lexicon forbids the word."""
     if use_lex and (wi < 0 or not w_lex[wi]):
         return False
     grams, order, prob, bo, keep, slot_row, slot_hash = lmt
@@ -101,9 +105,34 @@ def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk
     raw = 0.0
     if lm_order > 0:
         lmid = w_lmid[wi] if wi >= 0 else unk_id
+        out, ck, cp = lmw
         m = ni[src, CTXLEN]
-        ctx = ni[src, CTX:CTX + lm_order]
-        p, _, m2 = base_score(grams, order, prob, bo, keep, slot_row, slot_hash, lm_order, ctx, m, lmid, out)
+        h = step(np.uint64(m), lmid)
+        for i in range(m):
+            h = step(h, ni[src, CTX + i])
+        slot = np.int64(h & np.uint64(ck.shape[0] - 1))
+        hit = ck[slot, 0] == m and ck[slot, 1] == lmid
+        if hit:
+            for i in range(m):
+                if ck[slot, 2 + i] != ni[src, CTX + i]:
+                    hit = False
+                    break
+        if hit:
+            p = cp[slot]
+            m2 = ck[slot, 2 + lm_order]
+            for i in range(m2):
+                out[i] = ck[slot, 3 + lm_order + i]
+        else:
+            ctx = ni[src, CTX:CTX + lm_order]
+            p, _, m2 = base_score(grams, order, prob, bo, keep, slot_row, slot_hash, lm_order, ctx, m, lmid, out)
+            ck[slot, 0] = m
+            ck[slot, 1] = lmid
+            for i in range(m):
+                ck[slot, 2 + i] = ni[src, CTX + i]
+            ck[slot, 2 + lm_order] = m2
+            for i in range(m2):
+                ck[slot, 3 + lm_order + i] = out[i]
+            cp[slot] = p
         raw = p
         q = p
         if not word_known or wi < 0 or not w_uni[wi]:
@@ -123,10 +152,10 @@ def _complete(ni, nf, src, dst, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk
 @kernel()
 def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
                tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
-               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out):
+               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, lmw):
     """Fill node ``nnodes`` = prefix(P) + token c; returns False if the
     lexicon forbids it (the node is then given a -inf partial score).
-    ``out`` (lm_order int32) is work space for the LM state."""
+    ``lmw``: LM work space and query cache (see _complete)."""
     d = nnodes
     ni[d, PARENT] = P
     ni[d, TOKEN] = c
@@ -146,13 +175,13 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
         if has_lm:
             m = ni[P, CTXLEN]
             p, _, m2 = base_score(lmt[0], lmt[1], lmt[2], lmt[3], lmt[4], lmt[5], lmt[6], lm_order,
-                                  ni[P, CTX:CTX + lm_order], m, tok_lmid[c], out)
+                                  ni[P, CTX:CTX + lm_order], m, tok_lmid[c], lmw[0])
             q = p if known else p + unk_offset
             nf[d, ACC] += alpha_ln10 * q + beta
             nf[d, RAW] += p
             ni[d, CTXLEN] = m2
             for i in range(m2):
-                ni[d, CTX + i] = out[i]
+                ni[d, CTX + i] = lmw[0][i]
         ni[d, NWORDS] += 1
         return True
     ok = True
@@ -162,7 +191,7 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
         if plen > 0:
             wi = term[wnode] if wnode >= 0 else -1
             ok = _complete(ni, nf, P, d, wi, lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight,
-                           w_lmid, w_uni, w_hot, w_lex, use_lex, True, out)
+                           w_lmid, w_uni, w_hot, w_lex, use_lex, True, lmw)
         wnode = 0
         plen = 0
     for q in range(tok_off[c], tok_off[c + 1]):
@@ -181,7 +210,7 @@ def _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, ch
 @kernel()
 def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
            tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
-           lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out):
+           lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, lmw):
     """The trie node of prefix(P) + c, found or created: (ni, nf, node, nnodes)."""
     ch = ni[P, CHILD]
     while ch >= 0 and ni[ch, TOKEN] != c:
@@ -192,13 +221,13 @@ def _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_m
         ni, nf = _grow(ni, nf, nnodes + 1)
     _new_child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid, char_mode,
                tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
-               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, out)
+               lmt, lm_order, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, lmw)
     return ni, nf, nnodes, nnodes + 1
 
 
 @kernel()
 def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id, eos_id, alpha_ln10, beta,
-               unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f, drop):
+               unk_offset, hot_weight, use_lex, char_mode, scratch_i, scratch_f, drop, lmw):
     """LM score of the finished hypothesis (completed words, the last
     partial word scored as a word unless ``drop``, then </s>) and its raw
     log10 part and word count; the scratch row (index 0 of
@@ -210,13 +239,13 @@ def _end_score(ni, nf, node, term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, u
         scratch_i[0, j] = ni[node, j]
     scratch_f[0, ACC] = acc
     scratch_f[0, RAW] = raw
-    out = np.empty(max(lm_order, 1), np.int32)
+    out = lmw[0]
     if not char_mode and ni[node, PLEN] > 0 and not drop:
         wnode = ni[node, WNODE]
         wi = term[wnode] if wnode >= 0 else -1
         # src, dst typed as _new_child's (int32 node, int64 count): one compiled _complete
         if not _complete(scratch_i, scratch_f, np.int32(0), np.int64(0), wi, lmt, lm_order, unk_id, alpha_ln10,
-                         beta, unk_offset, hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True, out):
+                         beta, unk_offset, hot_weight, w_lmid, w_uni, w_hot, w_lex, use_lex, True, lmw):
             return NEG_INF, raw, nw
         acc = scratch_f[0, ACC]
         raw = scratch_f[0, RAW]
@@ -341,6 +370,9 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     scratch_i = np.zeros((1, ncol), np.int32)
     scratch_f = np.zeros((1, 3), np.float64)
     lm_out = np.empty(max(lm_order, 1), np.int32)
+    lm_ck = np.full((1 << LMC_BITS if lm_order > 0 else 1, 2 * lm_order + 3), -1, np.int32)
+    lm_cp = np.zeros(lm_ck.shape[0], np.float64)
+    lmw = (lm_out, lm_ck, lm_cp)
     walk_key = np.full(1 << WALK_BITS, -1, np.int64)
     walk_val = np.empty(1 << WALK_BITS, np.int32)
 
@@ -496,7 +528,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
                     ni, nf, ch, nnodes = _child(ni, nf, nnodes, P, c, tok_start, tok_chars, tok_off, tok_lmid,
                                                 char_mode, tkey, tval, term, hot_min, pscore, p_out, w_lmid,
                                                 w_uni, w_hot, w_lex, lmt, lm_order, unk_id, alpha_ln10, beta,
-                                                unk_offset, hot_weight, use_lex, lm_out)
+                                                unk_offset, hot_weight, use_lex, lmw)
                     s = e + nf[ch, ACC] + nf[ch, PART]
                 else:
                     ch = -2
@@ -604,7 +636,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
             a = _logaddexp(pb[i], pnb[i])
             l, r_, nw = _end_score(ni, nf, node[i], term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
                                    eos_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, char_mode, scratch_i,
-                                   scratch_f, drop)
+                                   scratch_f, drop, lmw)
             fin_lm[i] = l
             fin_raw[i] = r_
             fin_nw[i] = nw
