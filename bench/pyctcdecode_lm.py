@@ -133,7 +133,7 @@ def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
     ends, refs_b = utterance_ends(N=lp.shape[1], T=lp.shape[0])
     fused = dict(lm=lm, alpha=ALPHA, beta=BETA, unk_score_offset=UNK)
     lex = dict(fused, lexicon=words)
-    variants = [  # name, CTCDecoder options, token_min_logp
+    variants = [  # name, CTCDecoder options, token_min_logp (and other decode options)
         ("fastloss CTCDecoder+LM", fused, TOKMIN),
         ("fastloss CTCDecoder+LM, lexicon", lex, TOKMIN),
         ("fastloss CTCDecoder+LM, lexicon, smearing=None", dict(lex, smearing=None), TOKMIN),
@@ -141,6 +141,9 @@ def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
         ("fastloss CTCDecoder+LM, lexicon, token_min_logp=None", lex, None),
         ("fastloss CTCDecoder+LM, token_min_logp=None", fused, None),
         ("fastloss CTCDecoder+LM, smearing=None", dict(fused, smearing=None), TOKMIN),
+        ("fastloss CTCDecoder+LM, partial_word='drop'", fused, (TOKMIN, "drop")),
+        ("fastloss CTCDecoder+LM, lexicon, partial_word='drop'", lex, (TOKMIN, "drop")),
+        ("fastloss CTCDecoder+LM, lexicon, token_min_logp=None, partial_word='drop'", lex, (None, "drop")),
         ("fastloss CTCDecoder (no LM)", {}, TOKMIN),
     ]
 
@@ -151,11 +154,12 @@ def run_fastloss(d, repeat=5, save=None, threads=None, only=None):
     for name, opts, tokmin in variants:
         if not wanted(name):
             continue
+        tokmin, pw = tokmin if isinstance(tokmin, tuple) else (tokmin, "score")
         dec = fastloss.CTCDecoder(voc, **opts)
+        kw = dict(beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=tokmin, partial_word=pw)
         cpu = []
-        out, med, _ = _timed(lambda: dec.decode(lp, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=tokmin),
-                             repeat, cpu)
-        out_b = dec.decode(lp, ends, beam_width=BEAM, beam_prune_logp=PRUNE, token_min_logp=tokmin)
+        out, med, _ = _timed(lambda: dec.decode(lp, **kw), repeat, cpu)
+        out_b = dec.decode(lp, ends, **kw)
         rows.append((name, med, [o[0].text if o else "" for o in out], [o[0].text if o else "" for o in out_b], cpu[0]))
     if wanted("greedy"):
         cpu = []

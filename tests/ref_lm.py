@@ -101,28 +101,33 @@ def fused_lm_score(words, lm, alpha, beta, unk_score_offset, unigrams, hotwords=
 
 @twin
 def CTCDecoder_reference(frames, labels, lm=None, alpha=0.5, beta=1.5, unk_score_offset=-10.0, unigrams=None,
-                         hotwords=(), lexicon=None, blank=0, delimiter=" "):
+                         hotwords=(), lexicon=None, blank=0, delimiter=" ", partial_word="score"):
     """Every label sequence of one (T, C) utterance with its exact fused
-    score ``log P_ctc + LM``, best first: [(score, tokens, text)]."""
+    score ``log P_ctc + LM``, best first: [(score, tokens, text)].  With
+    ``partial_word="drop"``, only the sequences that end at a word boundary
+    (empty, or ending in the delimiter), unless there are none."""
     if unigrams is None and lm is not None:
         unigrams = lm.vocab - {"<s>", "</s>", "<unk>"}
     out = []
     for seq, p in label_distribution(frames, blank).items():
         if p <= 0:
             continue
+        if partial_word == "drop" and seq and labels[seq[-1]] not in (" ", "|"):
+            continue
         text = "".join(delimiter if labels[i] in (" ", "|") else labels[i] for i in seq)
         words = text.split(delimiter)
         words = [w for w in words if w]
         lm_s = fused_lm_score(words, lm, alpha, beta, unk_score_offset, unigrams or set(), hotwords, 10.0, lexicon)
         out.append((math.log(p) + lm_s, list(seq), " ".join(words)))
-    if lexicon is not None and not any(r[0] > -math.inf for r in out):
-        # no sequence ends in a lexicon word: the ones whose unfinished last word
-        # prefixes a lexicon word are scored without it (as flashlight's LexiconDecoder)
+    if (lexicon is not None or partial_word == "drop") and not any(r[0] > -math.inf for r in out):
+        # no sequence ends in a lexicon word (or at a word boundary): the ones
+        # whose unfinished last word prefixes a lexicon word (any, without a
+        # lexicon) are scored without it (as flashlight's LexiconDecoder)
         out = []
         for seq, p in label_distribution(frames, blank).items():
             text = "".join(delimiter if labels[i] in (" ", "|") else labels[i] for i in seq)
             *done, last = text.split(delimiter)
-            if p <= 0 or not last or not any(w.startswith(last) for w in lexicon):
+            if p <= 0 or not last or (lexicon is not None and not any(w.startswith(last) for w in lexicon)):
                 continue
             words = [w for w in done if w]
             lm_s = fused_lm_score(words, lm, alpha, beta, unk_score_offset, unigrams or set(), hotwords, 10.0,

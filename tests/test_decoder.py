@@ -261,3 +261,41 @@ def test_smearing_steers_a_narrow_beam(tmp_path):
     assert fastloss.CTCDecoder(labels, lm=lm, smearing=None).smearing is None
     with pytest.raises(ValueError, match="smearing"):
         fastloss.CTCDecoder(labels, lm=lm, smearing="min")
+
+
+@pytest.mark.parametrize("lexicon", [None, ["ab", "ba", "a"]])
+def test_partial_word_drop_exhaustive(tiny_lm, lexicon):
+    """decode(partial_word="drop"), flashlight's end rule: with a beam
+    holding every prefix, the best hypothesis is the twin's exact maximum
+    over the sequences that end at a word boundary."""
+    lm = fastloss.load_arpa(tiny_lm)
+    ref_lm = load_arpa_reference(tiny_lm)
+    for seed in range(3):
+        lp = _lp(np.random.default_rng(10 + seed), 5, 1, 4)
+        dec = fastloss.CTCDecoder(LABELS, lm=lm, alpha=0.7, beta=0.5, unk_score_offset=-4.0, lexicon=lexicon)
+        got = dec.decode(lp, beam_width=400, beam_prune_logp=None, token_min_logp=None, top_k=3,
+                         partial_word="drop")[0]
+        want = CTCDecoder_reference(lp[:, 0], LABELS, lm=ref_lm, alpha=0.7, beta=0.5, unk_score_offset=-4.0,
+                                    lexicon=lexicon, partial_word="drop")
+        assert got[0].score == pytest.approx(want[0][0], abs=1e-5)
+        assert got[0].tokens.size == 0 or got[0].tokens[-1] == 1
+        assert [round(h.score, 6) for h in got] == [round(w[0], 6) for w in want[:len(got)]]
+
+
+def test_partial_word_drop_cut_input(tmp_path):
+    """Input cut inside a word ("ab ab a"): "drop" returns the whole words,
+    "score" (default) spells the partial word; a bad value is an error."""
+    seq = [2, 3, 1, 2, 3, 1, 2]
+    p = np.full((2 * len(seq) + 1, 4), 1e-3)
+    for t, c in enumerate(seq):
+        p[2 * t, c] = 0.9
+        p[2 * t + 1, 0] = 0.9
+    p[-1, 0] = 0.9
+    lp = np.log(p / p.sum(1, keepdims=True))[:, None, :]
+    path = estimate_arpa(str(tmp_path / "e.arpa"), [["ab", "ab", "a"]] * 3, order=2)
+    for dec in (fastloss.CTCDecoder(LABELS), fastloss.CTCDecoder(LABELS, lm=fastloss.load_arpa(path))):
+        assert dec.decode(lp)[0][0].text == "ab ab a"
+        h = dec.decode(lp, partial_word="drop")[0][0]
+        assert h.text == "ab ab" and h.tokens.tolist() == [2, 3, 1, 2, 3, 1]
+    with pytest.raises(ValueError, match="partial_word"):
+        fastloss.CTCDecoder(LABELS).decode(lp, partial_word="keep")

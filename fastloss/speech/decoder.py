@@ -374,7 +374,7 @@ class CTCDecoder:
                 f"lm_unit={self.lm_unit!r}, smearing={self.smearing!r})")
 
     def decode(self, log_probs, input_lengths=None, *, batch_first=False, beam_width=64, beam_prune_logp=-10.0,
-               token_min_logp=-5.0, top_k=1):
+               token_min_logp=-5.0, top_k=1, partial_word="score"):
         """Decode a batch.
 
         Parameters
@@ -392,6 +392,14 @@ class CTCDecoder:
             Only symbols with log-probability >= this (and the frame's best)
             extend prefixes (pyctcdecode's default -5); None: all.
         top_k : int, 1 <= top_k <= beam_width
+        partial_word : {"score", "drop"}
+            What to do with a word still unfinished at the last frame.
+            ``"score"`` (default, as pyctcdecode): score it as a word.
+            ``"drop"`` (flashlight's lexicon decoder): keep only the
+            hypotheses that end at a word boundary (after a delimiter) when
+            the beam holds any, else drop the unfinished words.  For input
+            cut in the middle of speech (chunks, streams), where the last
+            word is often incomplete.  Ignored with ``lm_unit="char"``.
 
         Returns
         -------
@@ -408,6 +416,8 @@ class CTCDecoder:
         top_k = _checks.check_int(top_k, "top_k", low=1)
         if top_k > W:
             raise ValueError(f"top_k must be <= beam_width={W}, got {top_k}")
+        if not (isinstance(partial_word, str) and partial_word in ("score", "drop")):
+            raise ValueError(f"partial_word must be 'score' or 'drop', got {partial_word!r}")
         use_tok = token_min_logp is not None
         tok_min = _checks.check_scalar(token_min_logp, "token_min_logp", finite=False) if use_tok else 0.0
         use_prune = beam_prune_logp is not None
@@ -426,7 +436,8 @@ class CTCDecoder:
         out_te = np.zeros((N, top_k, Tm), np.int64)
         out_tl = np.zeros((N, top_k, Tm), np.float64)
         out_count = np.zeros(N, np.int64)
-        _kernels().decode(x, batch_first, il, self.vocabulary.blank, W, top_k, use_tok, tok_min, use_prune, prune,
+        _kernels().decode(x, batch_first, il, self.vocabulary.blank, W, top_k, partial_word == "drop", use_tok,
+                          tok_min, use_prune, prune,
                           *self._tables, self._lmt, self._lm_order, self._bos_len, self._bos, self._eos, self._unk,
                           self.alpha * LN10, self.beta, self.unk_score_offset, self.hotword_weight, self._use_lex,
                           self._bonus_in, self._bonus_max, self._use_gain, self._gtab, self._unk_gain, self._masks,

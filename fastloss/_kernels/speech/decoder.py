@@ -315,7 +315,7 @@ def _threshold(cand_score, order, W, cnt, best, use_prune, prune):
 
 
 @kernel()
-def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
+def _search_one(lp, T, blank, W, top_k, drop_partial, use_tok, tok_min, use_prune, prune,
                 tok_start, tok_chars, tok_off, tok_lmid, char_mode,
                 tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
                 lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
@@ -625,14 +625,19 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     cnt = 0
     # with a lexicon, when no hypothesis ends in a lexicon word (the input
     # stops inside a word), a second pass drops the unfinished word, as
-    # flashlight's LexiconDecoder does, rather than return nothing
+    # flashlight's LexiconDecoder does, rather than return nothing.  With
+    # drop_partial (flashlight's rule), the first pass takes only the
+    # hypotheses that end at a word boundary, and the second (if none does)
+    # drops every unfinished word.
     drop = False
-    for rnd in range(2 if use_lex and not char_mode else 1):
+    for rnd in range(2 if (use_lex or drop_partial) and not char_mode else 1):
         if rnd == 1:
             if cnt > 0:
                 break
             drop = True
         for i in range(nbeam):
+            if rnd == 0 and drop_partial and not char_mode and ni[node[i], PLEN] > 0:
+                continue
             a = _logaddexp(pb[i], pnb[i])
             l, r_, nw = _end_score(ni, nf, node[i], term, w_lmid, w_uni, w_hot, w_lex, lmt, lm_order, unk_id,
                                    eos_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex, char_mode, scratch_i,
@@ -676,7 +681,7 @@ def _search_one(lp, T, blank, W, top_k, use_tok, tok_min, use_prune, prune,
 
 
 @kernel(parallel=True)
-def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
+def decode(x, bf, lengths, blank, W, top_k, drop_partial, use_tok, tok_min, use_prune, prune,
            tok_start, tok_chars, tok_off, tok_lmid, char_mode,
            tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
            lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
@@ -687,7 +692,7 @@ def decode(x, bf, lengths, blank, W, top_k, use_tok, tok_min, use_prune, prune,
     for n in numba.prange(N):
         lp = x[n] if bf else x[:, n, :]
         out_count[n] = _search_one(
-            lp, lengths[n], blank, W, top_k, use_tok, tok_min, use_prune, prune,
+            lp, lengths[n], blank, W, top_k, drop_partial, use_tok, tok_min, use_prune, prune,
             tok_start, tok_chars, tok_off, tok_lmid, char_mode,
             tkey, tval, term, hot_min, pscore, p_out, w_lmid, w_uni, w_hot, w_lex,
             lmt, lm_order, bos_len, bos_ctx, eos_id, unk_id, alpha_ln10, beta, unk_offset, hot_weight, use_lex,
