@@ -97,6 +97,14 @@ def _nrows(x, axis=0) -> int:
 
 def _update_task(factory, update, update_kw, names, axes, *blocks):
     """One partition -> one state (module level: pickles by reference)."""
+    acc = factory()
+    with single_threaded_kernels():
+        _update_into(acc, update, update_kw, names, axes, blocks)
+    return acc
+
+
+def _update_into(acc, update, update_kw, names, axes, blocks):
+    """Add one partition (its blocks of every input) to ``acc``."""
     blocks = [_block(b) for b in blocks]
     n = [_nrows(b, ax) for b, ax in zip(blocks, axes)]
     if any(k != n[0] for k in n):
@@ -104,15 +112,12 @@ def _update_task(factory, update, update_kw, names, axes, *blocks):
             "partitions are not aligned: " + ", ".join(f"{nm} has {k} rows" for nm, k in zip(names, n))
             + " in the same partition"
         )
-    acc = factory()
-    if n and n[0] == 0:
-        return acc  # an empty partition adds nothing (and some kernels reject N=0)
-    with single_threaded_kernels():
-        if update is None:
-            acc.update(*blocks, **update_kw)
-        else:
-            update(acc, *blocks, **update_kw)
-    return acc
+    if not n or n[0] == 0:
+        return  # an empty partition adds nothing (and some kernels reject N=0)
+    if update is None:
+        acc.update(*blocks, **update_kw)
+    else:
+        update(acc, *blocks, **update_kw)
 
 
 def _merge_task(*states):
@@ -266,8 +271,13 @@ def _group_task(spec, *blocks):
         rows = [[_nrows(b, spec.axes[j]) for b in col] for j, col in enumerate(cols)]
         if all(r == rows[0] for r in rows):  # else per partition: the update task names the misaligned inputs
             return _state_task(spec, *[np.concatenate(col, axis=spec.axes[j]) for j, col in enumerate(cols)])
-    states = [_state_task(spec, *blocks[i:i + n]) for i in range(0, len(blocks), n)]
-    return _merge_task(*states)
+    # One state updated partition by partition (the states of the losses and
+    # counts are constant-size: the group's memory is its blocks plus one state).
+    acc = spec.factory()
+    with single_threaded_kernels():
+        for i in range(0, len(blocks), n):
+            _update_into(acc, spec.update, spec.update_kw, spec.names, spec.axes, blocks[i:i + n])
+    return acc
 
 
 class _Finish:
@@ -299,23 +309,33 @@ def _group_finish_task(finish, spec, *blocks):
     return _finish_spec_task(finish, _group_task(spec, *blocks))
 
 
+def _current_client():
+    """The current synchronous ``distributed`` client, or ``None``."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):
+        return None
+    if getattr(client, "asynchronous", False) or getattr(client, "status", "running") != "running":
+        return None
+    return client
+
+
 def _holders(deps):
     """``{key: worker}`` for the input blocks already held in the memory of
     the current ``distributed`` client's workers (persisted collections),
     else ``{}``.  One ``who_has`` round trip to the scheduler; only a hint
     for grouping partitions by worker (the result never depends on it)."""
-    import sys
+    client = _current_client()
+    if client is None:
+        return {}
+    from distributed import futures_of
 
-    if "distributed" not in sys.modules:
-        return {}
-    try:
-        from distributed import default_client, futures_of
-
-        client = default_client()
-    except (ImportError, ValueError):
-        return {}
-    if getattr(client, "asynchronous", False) or getattr(client, "status", "running") != "running":
-        return {}
     futures = [f for d in deps for f in futures_of(d)]
     if not futures:
         return {}
@@ -326,16 +346,45 @@ def _holders(deps):
     return {key: sorted(ws)[0] for key, ws in dict(who).items() if ws}
 
 
-def _leaf_groups(parts, deps, k):
+#: Worker address -> its number of threads.  An address names one worker
+#: process for its lifetime, so an entry never goes stale; a worker not seen
+#: before costs one ``nthreads`` round trip to the scheduler.
+_NTHREADS: dict = {}
+
+
+def _worker_threads(workers) -> dict:
+    missing = [w for w in workers if w not in _NTHREADS]
+    if missing:
+        client = _current_client()
+        try:
+            _NTHREADS.update(client.nthreads() if client is not None else {})
+        except Exception:  # a hint only
+            pass
+    return {w: _NTHREADS.get(w, 1) for w in workers}
+
+
+def _leaf_groups(parts, deps, k, big=True):
     """Partitions (row indices) grouped for the leaf tasks.
 
     Partitions whose blocks are persisted on the current cluster are grouped
-    by the worker holding their first input's block, up to ``k`` per task,
-    so that a worker reads its own blocks in few tasks and nothing moves
-    but the states (Dask's per-task cost, ~1 ms per task on a small
-    cluster, otherwise dominates a memory-bound loss).  Other partitions
-    (computed from their sources in this graph) keep one task each, so a
-    worker holds one partition at a time plus the state."""
+    by the worker holding their first input's block, so that a worker reads
+    its own blocks in few tasks and nothing moves but the states: with
+    ``big`` states (exact curves: a group's partitions are concatenated and
+    sorted at once) up to ``k`` partitions per task; with small states
+    (losses, counts: constant-size, merged as they come) one task per
+    worker thread, splitting the worker's partitions evenly.  Dask's cost
+    per task on a worker (the hand-offs between its event loop and its
+    executor thread, each a wait for a time slice on a busy machine) is
+    more than a memory-bound loss spends on a partition, and a worker runs
+    its tasks one after another anyway.  Other partitions (computed from
+    their sources in this graph) keep one task each, so a worker holds one
+    partition at a time plus the state."""
+    return _leaf_groups_where(parts, deps, k, big)[0]
+
+
+def _leaf_groups_where(parts, deps, k, big=True):
+    """:func:`_leaf_groups` and, for each group, the worker holding its
+    blocks (``None`` for partitions computed in the graph)."""
     rows = list(zip(*parts))
     where = _holders(deps) if len(rows) > 1 else {}
     by_worker: dict = {}
@@ -346,11 +395,20 @@ def _leaf_groups(parts, deps, k):
             singles.append([i])
         else:
             by_worker.setdefault(w, []).append(i)
-    groups = []
+    threads = _worker_threads(sorted(by_worker)) if by_worker and not big else {}
+    groups, workers = [], []
     for w in sorted(by_worker):
         idx = by_worker[w]
-        groups.extend(idx[j:j + k] for j in range(0, len(idx), k))
-    return groups + singles
+        if big:
+            cuts = range(0, len(idx) + k, k)
+        else:
+            g = max(1, min(len(idx), threads[w]))
+            cuts = [len(idx) * j // g for j in range(g + 1)]
+        for a, b in zip(cuts, cuts[1:]):
+            if a < min(b, len(idx)):
+                groups.append(idx[a:b])
+                workers.append(w)
+    return groups + singles, workers + [None] * len(singles)
 
 
 def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish_kw=None, split_every=None,
@@ -361,7 +419,7 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
     The graph is written directly: one task per partition (or per group of
     up to ``split_every`` partitions held by one worker, see
     :func:`_leaf_groups`), one per merge, the finishing call fused into the
-    root; all keys named from a token of the inputs and options."""
+    root; keys named from a random token (unique per call)."""
     from dask.highlevelgraph import HighLevelGraph
 
     k = _check_split_every(split_every)
@@ -371,12 +429,14 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
     # Unique per call (like dask.delayed(pure=False)): a result still held by
     # the cluster from an earlier identical call is never silently reused.
     # Several metrics in one dask.compute still share (and read once) the
-    # input blocks.
-    token = dask.base.tokenize(factory, update, update_kw, finish, finish_kw, k, parts, uuid.uuid4().hex)
+    # input blocks.  (A random name, not a hash of the arguments: tokenising
+    # the options and the partition keys cost more than the rest of the
+    # graph construction and bought nothing, the name being random anyway.)
+    token = uuid.uuid4().hex
     base = f"{name}-{token}"
     out = (base,) if dtype is not None else base
     dsk = {}
-    groups = _leaf_groups(parts, deps, k)
+    groups, where = _leaf_groups_where(parts, deps, k, big=concat)
     if len(groups) <= 1:
         blocks = [key for i in (groups[0] if groups else []) for key in (p[i] for p in parts)]
         dsk[out] = (_group_finish_task, fin, spec, *blocks)
@@ -388,6 +448,25 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
             dsk[key] = (_state_task if len(idx) == 1 else _group_task, spec, *blocks)
             keys.append(key)
         level = 0
+        held = {w for w in where if w is not None}
+        if concat and len(held) > 1 and len(keys) > len(held):
+            # Large states (exact curves: 24 bytes per distinct score): merge
+            # each worker's leaves there first, so that one state per worker
+            # (not one per leaf) crosses the network and the root merges as
+            # many states as there are workers, the per-worker merges
+            # running in parallel.  (Small states skip this level: it would
+            # add a round of tasks to a call that is all fixed cost.)
+            nxt = []
+            for w in sorted(held):
+                mine = [key for key, ww in zip(keys, where) if ww == w]
+                for i in range(0, len(mine), k):
+                    if len(mine[i:i + k]) == 1:
+                        nxt.append(mine[i])
+                        continue
+                    key = (f"{base}-local", len(nxt))
+                    dsk[key] = (_merge_task, *mine[i:i + k])
+                    nxt.append(key)
+            keys = nxt + [key for key, ww in zip(keys, where) if ww is None]
         while len(keys) > k:
             nxt = []
             for i in range(0, len(keys), k):
@@ -400,7 +479,26 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
     graph = HighLevelGraph.from_collections(base, dsk, dependencies=deps)
     if dtype is None:
         return Delayed(base, graph)
-    return da.Array(graph, base, chunks=(), dtype=dtype)
+    return _Scalar(graph, base, chunks=(), dtype=dtype)
+
+
+class _Scalar(da.Array):
+    """A 0-d dask array whose one task already holds the final scalar.
+
+    A plain ``dask.array.Array`` adds a ``finalize`` task after its last
+    task on every ``compute`` (for a 0-d array, a copy of the one value): on
+    a cluster that is one more task and scheduler round trip, a few ms of the
+    fixed cost of a call.  This subclass declares, as ``Delayed`` does, that
+    its single key is the result, so Dask skips that task.  Everything else
+    is ``dask.array.Array`` (arithmetic, ``persist`` and pickling give plain
+    arrays)."""
+
+    __slots__ = ()
+
+    def __dask_postcompute__(self):
+        from dask.delayed import single_key
+
+        return single_key, ()
 
 
 def accumulate(factory, *collections, split_every=None, **update_kw):
@@ -1126,7 +1224,7 @@ def _sorted_curve(metric, inputs, *, pos_label, max_state_bytes, split_every, kw
             nbuckets = min(max(nbuckets, -(-24 * n // max_state_bytes)), SORT_MAX_BUCKETS)
     # Leaves are bounded by their partitions (no budget); each bucket by max_state_bytes.
     spec = _Spec(functools.partial(_st.ExactCurve, pos_label), _weighted_update, {}, tuple(names), axes, True)
-    token = dask.base.tokenize(metric, pos_label, max_state_bytes, k, parts, kwargs, nbuckets, uuid.uuid4().hex)
+    token = uuid.uuid4().hex  # unique per call, as _reduce
     base = f"fastloss-{getattr(metric, '__name__', metric).lstrip('_')}-sort-{token}"
     dsk = {}
     groups = _leaf_groups(parts, deps, k) or [[]]
