@@ -1,21 +1,24 @@
 """Where the fixed cost of a ``fastloss.dask`` call goes, on the bench's
 2-worker LocalCluster (2 processes x 1 thread), against Dask's own floors.
 
-Run: ``python bench/dask_overhead.py [--n 1000000] [--reps 30] [--profile]``
+Run: ``python bench/dask_overhead.py [--func huber_loss] [--n 1000000]
+[--reps 30] [--profile]`` (a case and shape of ``fastloss/bench/cases/dask.py``,
+its data made and held on the workers as the bench does).
 
 Prints, each as the median of ``--reps`` calls (same run, same cluster):
 
-* ``submit no-op``: ``client.submit(noop).result()`` -- the round trip floor;
-* ``2 tasks + merge``: one no-op per worker, merged on one of them (the
-  smallest tree with a transfer), computed from a Delayed;
-* ``da.sum``: a bare ``(x.sum() + t.sum())`` of the same persisted chunks;
-* ``fastloss.dask``: ``fd.huber_loss(x, t).compute()``, and its parts:
-  building the graph, and computing a built graph;
-* the tasks' own time on the workers (task stream), the rest being
-  scheduling and transfers.
+* ``submit no-op``: ``client.submit(noop).result()`` -- the round trip floor
+  (back to back, and with 20 ms idle before each: the client batches its
+  messages to the scheduler over 10 ms);
+* ``2 no-ops + merge``: one no-op per worker merged on one of them (the
+  smallest tree with a transfer, the shape of a fastloss.dask call on
+  persisted data), as futures and as one Delayed graph;
+* ``da.sum``: a bare ``.sum()`` of the first input's chunks;
+* the bench's ``fastloss.dask`` call and the in-process call;
+* the tasks' own time on the workers (task stream), the rest of the call
+  being Dask's scheduling, hand-offs and transfers.
 
-With ``--profile``, a cProfile of the client side of 20 calls (top 25 by
-cumulative time).
+With ``--profile``, a cProfile of the client side of 20 calls.
 """
 from __future__ import annotations
 
@@ -55,26 +58,26 @@ def main():
     ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--func", default="huber_loss")
+    ap.add_argument("--func", default="huber_loss", help="a case of fastloss/bench/cases/dask.py")
     args = ap.parse_args()
 
     import dask
     import distributed
 
-    import fastloss
-    import fastloss.dask as fd
     from fastloss.bench.cases import dask as cases
 
     client = cases._client()
-    d = cases._make_pairs({"n": args.n}, np.random.default_rng(0))
-    x, t = d["x"], d["t"]
-    fn = getattr(fd, args.func)
+    case = next(c for c in cases.CASES if c.func == args.func)
+    shape = next(sh for sh in case.shapes if sh.params["n"] == args.n)
+    d = case.make(shape.params, np.random.default_rng(0))
+    impls = case.impls()
+    call, local = impls["fastloss"], impls["fastloss:1proc"]
     rows = []
 
     def row(label, fn_, pause=0.0):
         m, lo = med(fn_, args.reps, pause)
         rows.append((label, m, lo))
-        print(f"{label:<48} median {m * 1e3:8.2f} ms   min {lo * 1e3:8.2f} ms", flush=True)
+        print(f"{label:<52} median {m * 1e3:8.2f} ms   min {lo * 1e3:8.2f} ms", flush=True)
 
     row("submit no-op (round trip)", lambda: client.submit(_noop, pure=False).result())
     row("submit no-op, 20 ms idle before each", lambda: client.submit(_noop, pure=False).result(), 0.02)
@@ -92,35 +95,29 @@ def main():
         return dask.delayed(_merge, pure=False)(*leaves).compute()
 
     row("2 no-ops + merge, one Delayed graph", delayed_tree)
-    row("da.sum: (x.sum() + t.sum()).compute()", lambda: (x.sum() + t.sum()).compute())
-    row("da.sum: x.sum().compute()", lambda: x.sum().compute())
-    row(f"fd.{args.func}(x, t).compute()", lambda: fn(x, t).compute())
-    row(f"fd.{args.func}(x, t).compute(), 20 ms idle before each", lambda: fn(x, t).compute(), 0.02)
-    row(f"  build only: fd.{args.func}(x, t)", lambda: fn(x, t))
-    row("  who_has of the 128 input blocks", lambda: fd._holders([x, t]))
+    import dask.array as da
 
-    def prebuilt():
-        lazy = [fn(x, t) for _ in range(args.reps + 1)]
-        it = iter(lazy)
-        return lambda: next(it).compute()
+    arrays = [v for v in d.values() if isinstance(v, da.Array)]
+    if arrays:
+        row("da.sum of the first input: .sum().compute()", lambda: arrays[0].sum().compute())
+    row(f"fd.{args.func}(...).compute() (the bench's call)", lambda: call(d))
+    row(f"fd.{args.func}(...).compute(), 20 ms idle before each", lambda: call(d), 0.02)
+    row(f"in-process fastloss.{args.func}", lambda: local(d))
 
-    row(f"  compute a prebuilt fd.{args.func}", prebuilt())
-    row(f"  dask.compute(prebuilt, optimize_graph=False)",
-        (lambda it: (lambda: dask.compute(next(it), optimize_graph=False)))(iter([fn(x, t) for _ in range(args.reps + 1)])))
-    xl, tl = d["xl"], d["tl"]
-    row(f"in-process fastloss.{args.func}", lambda: getattr(fastloss, args.func)(xl, tl))
-
-    # Task stream: what the workers spend in our tasks.
+    # The workers' side, from the task stream and the tasks' stories: time in
+    # our functions ('compute'), and from a task being started by the worker to
+    # its result being stored, the rest being hand-offs.
     with distributed.get_task_stream(client) as ts:
         for _ in range(5):
-            fn(x, t).compute()
+            call(d)
     by = {}
     for rec in ts.data:
         name = rec["key"][0] if isinstance(rec["key"], tuple) else rec["key"]
-        prefix = name.rsplit("-", 1)[0] if "-state" in name or "-merge" in name else name.split("-")[0] + "-" + name.split("-")[1] if name.count("-") >= 2 else name
+        if not str(name).startswith("fastloss"):
+            continue
         dur = sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")
         xfer = sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "transfer")
-        kind = "state" if "-state" in name else ("finalize" if name.startswith("finalize") else "root")
+        kind = str(name).rsplit("-", 1)[-1] if "-state" in name or "-local" in name or "-merge" in name else "root"
         by.setdefault(kind, []).append((dur, xfer))
     for kind, v in by.items():
         print(f"  task stream {kind:<10} n={len(v) / 5:.0f}/call  compute {sum(a for a, _ in v) / 5 * 1e3:.2f} ms/call"
@@ -133,7 +130,7 @@ def main():
         pr = cProfile.Profile()
         pr.enable()
         for _ in range(20):
-            fn(x, t).compute()
+            call(d)
         pr.disable()
         pstats.Stats(pr).sort_stats("cumulative").print_stats(40)
 

@@ -363,6 +363,25 @@ def _worker_threads(workers) -> dict:
     return {w: _NTHREADS.get(w, 1) for w in workers}
 
 
+#: Input bytes a leaf task of an exact curve concatenates and sorts at once
+#: (at least ``split_every`` partitions): one sort of a worker's scores costs
+#: about what sorting them in pieces does, and saves merging the pieces' states
+#: (24 bytes per distinct score each, written afresh: on these VMs fresh
+#: memory, not comparisons, is the cost of the merges).
+CONCAT_BYTES = 256 << 20
+
+
+def _concat_group(deps, nparts, k):
+    """Partitions per leaf task of an exact curve: as many as fit in
+    :data:`CONCAT_BYTES` of input (known chunk sizes), at least ``k``."""
+    if not nparts or not all(isinstance(d, da.Array) for d in deps):
+        return k
+    total = sum(d.nbytes for d in deps)
+    if not math.isfinite(total) or total <= 0:
+        return k
+    return max(k, int(CONCAT_BYTES // max(1.0, total / nparts)))
+
+
 def _leaf_groups(parts, deps, k, big=True):
     """Partitions (row indices) grouped for the leaf tasks.
 
@@ -436,7 +455,8 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
     base = f"{name}-{token}"
     out = (base,) if dtype is not None else base
     dsk = {}
-    groups, where = _leaf_groups_where(parts, deps, k, big=concat)
+    groups, where = _leaf_groups_where(parts, deps, _concat_group(deps, len(parts[0]) if parts else 0, k) if concat else k,
+                                       big=concat)
     if len(groups) <= 1:
         blocks = [key for i in (groups[0] if groups else []) for key in (p[i] for p in parts)]
         dsk[out] = (_group_finish_task, fin, spec, *blocks)
