@@ -345,6 +345,23 @@ def test_one_read_for_several_metrics(rng):
     assert len(blocks) == len(CHUNKS)  # each block of s appears once in the merged graph
 
 
+def test_scalar_results_have_no_finalize_task(rng):
+    """A 0-d result is its root task's value: compute adds no finalize task
+    (a plain 0-d dask array adds one, a scheduler round trip on a cluster)."""
+    x = chunked(rng.standard_normal(N))
+    lazy = fd.mse_loss(x, x * 0.5)
+    assert isinstance(lazy, da.Array) and lazy.ndim == 0 and lazy.dtype == np.float64
+    expr_mod = pytest.importorskip("dask._expr")
+    expr = expr_mod.FinalizeCompute(dask.base.collections_to_expr(lazy)).optimize()
+    assert list(dask.core.flatten(expr.__dask_keys__())) == lazy.__dask_keys__()
+    ref = fastloss.mse_loss(x.compute(), x.compute() * 0.5)
+    got = lazy.compute(**SYNC)
+    assert type(got) is type(ref) and rel(got, ref) < 1e-12
+    both = dask.compute(lazy, lazy + 1, x.sum(), **SYNC)  # mixes with plain arrays and arithmetic
+    assert rel(both[0], ref) < 1e-12 and rel(both[1], ref + 1) < 1e-12
+    assert rel(fd.huber_loss(x, x, reduction="sum").compute(**SYNC), 0.0) == 0.0
+
+
 def _boom():
     raise RuntimeError("computed while building the graph")
 
@@ -461,6 +478,34 @@ def test_cluster_groups_persisted_partitions_by_worker(client, rng):
     assert rel(got, fastloss.huber_loss(x.compute(), t.compute())) < 1e-12
     auc = fd.roc_auc(t > 0, x, split_every=4).compute()
     assert auc == fastloss.roc_auc(t.compute() > 0, x.compute())
+    # Small states (losses): one leaf task per worker thread, whatever split_every.
+    small = _leaf_groups(parts, deps, 4, big=False)
+    holders = {where[parts[0][i]][0] for i in range(20)}
+    nthreads = client.nthreads()
+    assert len(small) == sum(nthreads[w] for w in holders)
+    assert sorted(i for g in small for i in g) == list(range(20))
+    for g in small:
+        assert len({where[parts[0][i]][0] for i in g}) == 1
+    lazy = fd.huber_loss(x, t, split_every=4)
+    assert len([k for k in dict(lazy.dask) if str(k[0]).startswith(lazy.name)]) == len(small) + 1  # leaves + root
+
+
+def test_cluster_exact_curve_merges_per_worker_first(client, rng, monkeypatch):
+    """Exact curves on persisted inputs: leaves of split_every partitions
+    (CONCAT_BYTES made tiny), each worker's leaf states merged there, then
+    the root: the same answer as scikit-learn's."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(fd, "CONCAT_BYTES", 1)
+    s = np.round(rng.random(6_000), 3)
+    y = rng.integers(0, 2, 6_000)
+    sd, yd = client.persist([da.from_array(s, chunks=300), da.from_array(y, chunks=300)])
+    distributed.wait([sd, yd])
+    lazy = fd.roc_auc(yd, sd, split_every=2)
+    keys = [str(k[0]) for k in dict(lazy.__dask_graph__()) if isinstance(k, tuple) and str(k[0]).startswith("fastloss")]
+    assert any(k.endswith("-local") for k in keys)
+    assert lazy.compute() == fastloss.roc_auc(y, s)
+    ap = fd.average_precision(yd, sd, split_every=3).compute()
+    assert ap == fastloss.average_precision(y, s)
 
 
 def test_cluster_memmap_inputs(client, tmp_path, rng):
