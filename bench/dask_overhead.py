@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--no-floors", action="store_true", help="only the fastloss.dask call and the in-process call")
     ap.add_argument("--func", default="huber_loss", help="a case of fastloss/bench/cases/dask.py")
     args = ap.parse_args()
 
@@ -79,36 +80,42 @@ def main():
         rows.append((label, m, lo))
         print(f"{label:<52} median {m * 1e3:8.2f} ms   min {lo * 1e3:8.2f} ms", flush=True)
 
-    row("submit no-op (round trip)", lambda: client.submit(_noop, pure=False).result())
-    row("submit no-op, 20 ms idle before each", lambda: client.submit(_noop, pure=False).result(), 0.02)
-    workers = sorted(client.scheduler_info()["workers"])
+    if args.no_floors:
+        row(f"fd.{args.func}(...).compute() (the bench's call)", lambda: call(d))
+        row(f"in-process fastloss.{args.func}", lambda: local(d))
+        print(f"ratio {rows[0][1] / rows[1][1]:.2f}x (medians)")
+    if not args.no_floors:
+        row("submit no-op (round trip)", lambda: client.submit(_noop, pure=False).result())
+        row("submit no-op, 20 ms idle before each", lambda: client.submit(_noop, pure=False).result(), 0.02)
+        workers = sorted(client.scheduler_info()["workers"])
 
-    def two_and_merge():
-        a = client.submit(_noop, 1, workers=[workers[0]], pure=False)
-        b = client.submit(_noop, 2, workers=[workers[1]], pure=False)
-        return client.submit(_merge, a, b, pure=False).result()
+        def two_and_merge():
+            a = client.submit(_noop, 1, workers=[workers[0]], pure=False)
+            b = client.submit(_noop, 2, workers=[workers[1]], pure=False)
+            return client.submit(_merge, a, b, pure=False).result()
 
-    row("2 no-ops (one per worker) + merge, futures", two_and_merge)
+        row("2 no-ops (one per worker) + merge, futures", two_and_merge)
 
-    def delayed_tree():
-        leaves = [dask.delayed(_noop, pure=False)(i) for i in range(2)]
-        return dask.delayed(_merge, pure=False)(*leaves).compute()
+        def delayed_tree():
+            leaves = [dask.delayed(_noop, pure=False)(i) for i in range(2)]
+            return dask.delayed(_merge, pure=False)(*leaves).compute()
 
-    row("2 no-ops + merge, one Delayed graph", delayed_tree)
-    import dask.array as da
+        row("2 no-ops + merge, one Delayed graph", delayed_tree)
+        import dask.array as da
 
-    arrays = [v for v in d.values() if isinstance(v, da.Array)]
-    if arrays:
-        row("da.sum of the first input: .sum().compute()", lambda: arrays[0].sum().compute())
-    row(f"fd.{args.func}(...).compute() (the bench's call)", lambda: call(d))
-    row(f"fd.{args.func}(...).compute(), 20 ms idle before each", lambda: call(d), 0.02)
-    row(f"in-process fastloss.{args.func}", lambda: local(d))
+        arrays = [v for v in d.values() if isinstance(v, da.Array)]
+        if arrays:
+            row("da.sum of the first input: .sum().compute()", lambda: arrays[0].sum().compute())
+        row(f"fd.{args.func}(...).compute() (the bench's call)", lambda: call(d))
+        row(f"fd.{args.func}(...).compute(), 20 ms idle before each", lambda: call(d), 0.02)
+        row(f"in-process fastloss.{args.func}", lambda: local(d))
 
     # The workers' side, from the task stream and the tasks' stories: time in
     # our functions ('compute'), and from a task being started by the worker to
     # its result being stored, the rest being hand-offs.
+    calls = 1 if args.no_floors else 5
     with distributed.get_task_stream(client) as ts:
-        for _ in range(5):
+        for _ in range(calls):
             call(d)
     by = {}
     for rec in ts.data:
@@ -120,8 +127,8 @@ def main():
         kind = str(name).rsplit("-", 1)[-1] if "-state" in name or "-local" in name or "-merge" in name else "root"
         by.setdefault(kind, []).append((dur, xfer))
     for kind, v in by.items():
-        print(f"  task stream {kind:<10} n={len(v) / 5:.0f}/call  compute {sum(a for a, _ in v) / 5 * 1e3:.2f} ms/call"
-              f"  transfer {sum(b for _, b in v) / 5 * 1e3:.2f} ms/call")
+        print(f"  task stream {kind:<10} n={len(v) / calls:.0f}/call  compute {sum(a for a, _ in v) / calls * 1e3:.2f} ms/call"
+              f"  transfer {sum(b for _, b in v) / calls * 1e3:.2f} ms/call")
 
     if args.profile:
         import cProfile

@@ -27,6 +27,7 @@ per-process lock.  The OpenMP and TBB layers are safe for concurrent callers.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -339,11 +340,35 @@ def _holders(deps):
     futures = [f for d in deps for f in futures_of(d)]
     if not futures:
         return {}
+    keys = tuple(f.key for f in futures)
+    held = getattr(client, "futures", {})
+    states = tuple(held.get(k) for k in keys)
+    ident = (getattr(client, "id", None), keys)
+    hit = _WHERE.get(ident)
+    if hit is not None and all(a is b for a, b in zip(hit[0], states)):
+        _WHERE.move_to_end(ident)
+        return hit[1]
     try:
         who = client.who_has(futures)
     except Exception:  # a hint only: never fail a graph for it
         return {}
-    return {key: sorted(ws)[0] for key, ws in dict(who).items() if ws}
+    where = {key: sorted(ws)[0] for key, ws in dict(who).items() if ws}
+    if all(st is not None for st in states):
+        _WHERE[ident] = (states, where)
+        while len(_WHERE) > 16:
+            _WHERE.popitem(last=False)
+    return where
+
+
+#: The last placements looked up by :func:`_holders`: (client id, keys) ->
+#: (the client's future states of those keys, {key: worker}).  Reused while
+#: the client still holds the very same futures (a persisted collection
+#: used by several metrics costs one ``who_has`` round trip, not one per
+#: call); a collection released and persisted again has new future states
+#: and is looked up afresh.  Data moved without a new future (a lost worker,
+#: ``rebalance``) leaves a stale hint: some partitions then travel to their
+#: group's worker, the answer is the same.
+_WHERE: "collections.OrderedDict" = collections.OrderedDict()
 
 
 #: Worker address -> its number of threads.  An address names one worker
