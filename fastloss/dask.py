@@ -460,10 +460,12 @@ def _reduce(factory, inputs, *, update=None, update_kw=None, finish=None, finish
     """Per-partition states, a merge tree, one finishing call: a Delayed (a
     0-d dask array with ``dtype=``).
 
-    The graph is written directly: one task per partition (or per group of
-    up to ``split_every`` partitions held by one worker, see
-    :func:`_leaf_groups`), one per merge, the finishing call fused into the
-    root; keys named from a random token (unique per call)."""
+    The graph is written directly: one task per partition, or for persisted
+    inputs per group of the partitions one worker holds (see
+    :func:`_leaf_groups`; with ``concat``, exact curves, each worker's
+    groups merged there first), one per merge of ``split_every`` states, the
+    finishing call fused into the root; keys named from a random token
+    (unique per call)."""
     from dask.highlevelgraph import HighLevelGraph
 
     k = _check_split_every(split_every)

@@ -458,8 +458,10 @@ def _fastloss_file():
 
 
 def test_cluster_groups_persisted_partitions_by_worker(client, rng):
-    """Persisted inputs: one leaf task per worker group of <= split_every
-    partitions (no data moved), same answer as the single-process call."""
+    """Persisted inputs: leaves group the partitions of one worker (no data
+    moved): <= split_every per group for the exact curves' helper default,
+    one group per worker thread for small states; same answers as the
+    single-process call."""
     from fastloss.dask import _leaf_groups, _partitions
 
     x = da.from_array(rng.standard_normal(10_000), chunks=500)
