@@ -542,6 +542,14 @@ class _Scalar(da.Array):
 
     __slots__ = ()
 
+    # Optimised as the Delayed results of this module are, so that Dask puts
+    # them in one group: dask 2026.8's ``dask.compute`` groups its arguments
+    # by optimiser and returns the groups one after another, so a plain 0-d
+    # array between two Delayed results (``dask.compute(loss, auc, loss2)``)
+    # came back in the wrong place.  (Our graphs need no array optimisation:
+    # they are written task by task; culling is all Delayed's optimiser does.)
+    __dask_optimize__ = Delayed.__dict__["__dask_optimize__"]  # the descriptor (honours its config key)
+
     def __dask_postcompute__(self):
         from dask.delayed import single_key
 

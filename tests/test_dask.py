@@ -362,6 +362,24 @@ def test_scalar_results_have_no_finalize_task(rng):
     assert rel(fd.huber_loss(x, x, reduction="sum").compute(**SYNC), 0.0) == 0.0
 
 
+def test_mixed_results_come_back_in_order(rng):
+    """0-d array results (losses) and Delayed results (curves) computed
+    together come back in argument order: dask 2026.8's ``dask.compute``
+    returns its arguments grouped by optimiser, so fastloss's 0-d results
+    use Delayed's optimiser (one group)."""
+    x, t = rng.standard_normal(N), rng.standard_normal(N)
+    y = (t > 0).astype(np.int8)
+    xd, td, yd = chunked(x), chunked(t), chunked(y)
+    got = dask.compute(fd.mse_loss(xd, td), fd.roc_auc(yd, xd), fd.huber_loss(xd, td),
+                       fd.average_precision(yd, xd), fd.expected_calibration_error(
+                           np.c_[1 - x.clip(0, 1), x.clip(0, 1)], y), **SYNC)
+    want = (fastloss.mse_loss(x, t), fastloss.roc_auc(y, x), fastloss.huber_loss(x, t),
+            fastloss.average_precision(y, x),
+            fastloss.expected_calibration_error(np.c_[1 - x.clip(0, 1), x.clip(0, 1)], y))
+    for g, w in zip(got, want):
+        assert rel(g, w) < 1e-12, (got, want)
+
+
 def _boom():
     raise RuntimeError("computed while building the graph")
 
