@@ -84,8 +84,13 @@ def _grow(ni, nf, need):
         cap *= 2
     ni2 = np.empty((cap, ni.shape[1]), np.int32)
     nf2 = np.empty((cap, nf.shape[1]), np.float64)
-    ni2[: ni.shape[0]] = ni
-    nf2[: nf.shape[0]] = nf
+    # loops: a slice assignment from an array compiles Numba's string-formatting error path (seconds)
+    for i in range(ni.shape[0]):
+        for j in range(ni.shape[1]):
+            ni2[i, j] = ni[i, j]
+    for i in range(nf.shape[0]):
+        for j in range(nf.shape[1]):
+            nf2[i, j] = nf[i, j]
     return ni2, nf2
 
 
@@ -379,7 +384,8 @@ def _search_one(lp, T, blank, W, top_k, drop_partial, use_tok, tok_min, use_prun
     for t in range(T):
         if beam_of.size < ni.shape[0]:  # the trie grew (node -> beam map must cover every node)
             b2 = np.full(ni.shape[0], -1, np.int32)
-            b2[: beam_of.size] = beam_of
+            for j in range(beam_of.size):  # a loop, as in _grow
+                b2[j] = beam_of[j]
             beam_of = b2
         if use_tok:
             am = 0
