@@ -226,7 +226,7 @@ def test_install_sequence_leaves_nothing(tmp_path):
     with open(os.path.join(purelib, "zz_parent_env.pth"), "w") as f:
         f.write(sysconfig.get_paths()["purelib"] + "\n")
     src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".hypothesis"))
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".hypothesis", ".venv*", "venv"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     elsewhere = tmp_path / "elsewhere"
