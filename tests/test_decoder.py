@@ -12,6 +12,17 @@ from ref_lm import CTCDecoder_reference, fused_lm_score, load_arpa_reference
 LABELS = ["", " ", "a", "b"]
 
 
+def _spelled(seq, C, floor):
+    """(2 len(seq) + 1, 1, C) log-probabilities spelling ``seq``: each token
+    then a blank at 0.9, the rest at ``floor`` (before normalising)."""
+    p = np.full((2 * len(seq) + 1, C), floor)
+    for t, c in enumerate(seq):
+        p[2 * t, c] = 0.9
+        p[2 * t + 1, 0] = 0.9
+    p[-1, 0] = 0.9
+    return np.log(p / p.sum(1, keepdims=True))[:, None, :]
+
+
 def _lp(rng, T, N, C, peak=2.0):
     z = rng.standard_normal((T, N, C)) + peak * (rng.random((T, N, C)) < 0.3)
     z -= np.log(np.exp(z).sum(axis=2, keepdims=True))
@@ -137,12 +148,7 @@ def test_lexicon_input_ending_inside_a_word(tmp_path, labels):
     sp = labels[1] != " "
     # "ab ab a": with pieces "▁a b ▁a b ▁a"
     seq = [1, 4, 1, 4, 1] if sp else [2, 3, 1, 2, 3, 1, 2]
-    p = np.full((2 * len(seq) + 1, len(labels)), 1e-4)  # below token_min_logp: no other reading
-    for t, c in enumerate(seq):
-        p[2 * t, c] = 0.9
-        p[2 * t + 1, 0] = 0.9
-    p[-1, 0] = 0.9
-    lp = np.log(p / p.sum(1, keepdims=True))[:, None, :]
+    lp = _spelled(seq, len(labels), 1e-4)  # 1e-4: below token_min_logp, no other reading
     path = estimate_arpa(str(tmp_path / "e.arpa"), [["ab", "ab", "abb"]] * 3, order=2)
     for lm in (None, fastloss.load_arpa(path)):
         dec = fastloss.CTCDecoder(labels, lm=lm, lexicon=["ab", "abb"])
@@ -285,13 +291,7 @@ def test_partial_word_drop_exhaustive(tiny_lm, lexicon):
 def test_partial_word_drop_cut_input(tmp_path):
     """Input cut inside a word ("ab ab a"): "drop" returns the whole words,
     "score" (default) spells the partial word; a bad value is an error."""
-    seq = [2, 3, 1, 2, 3, 1, 2]
-    p = np.full((2 * len(seq) + 1, 4), 1e-3)
-    for t, c in enumerate(seq):
-        p[2 * t, c] = 0.9
-        p[2 * t + 1, 0] = 0.9
-    p[-1, 0] = 0.9
-    lp = np.log(p / p.sum(1, keepdims=True))[:, None, :]
+    lp = _spelled([2, 3, 1, 2, 3, 1, 2], 4, 1e-3)
     path = estimate_arpa(str(tmp_path / "e.arpa"), [["ab", "ab", "a"]] * 3, order=2)
     for dec in (fastloss.CTCDecoder(LABELS), fastloss.CTCDecoder(LABELS, lm=fastloss.load_arpa(path))):
         assert dec.decode(lp)[0][0].text == "ab ab a"

@@ -75,6 +75,19 @@ def _partial_score(wnode, plen, hot_min, pscore, p_out, unk_offset, hot_weight):
     return v
 
 
+@kernel(inline=True)
+def _insort_desc(vals, ids, n, v, c):
+    """Insert (v, c) into the first n entries of vals/ids, kept in
+    descending order of vals (after equal values: stable)."""
+    q = n
+    while q > 0 and vals[q - 1] < v:
+        vals[q] = vals[q - 1]
+        ids[q] = ids[q - 1]
+        q -= 1
+    vals[q] = v
+    ids[q] = c
+
+
 @kernel()
 def _grow(ni, nf, need):
     cap = ni.shape[0]
@@ -406,22 +419,10 @@ def _search_one(lp, T, blank, W, top_k, drop_partial, use_tok, tok_min, use_prun
             if c != blank and allowed[c]:
                 v = np.float64(lp[t, c])
                 if char_mode or tok_start[c]:
-                    q = n_st
-                    while q > 0 and lps2[q - 1] < v:
-                        lps2[q] = lps2[q - 1]
-                        syms2[q] = syms2[q - 1]
-                        q -= 1
-                    lps2[q] = v
-                    syms2[q] = c
+                    _insort_desc(lps2, syms2, n_st, v, c)
                     n_st += 1
                 else:
-                    q = n_in
-                    while q > 0 and lps[q - 1] < v:
-                        lps[q] = lps[q - 1]
-                        syms[q] = syms[q - 1]
-                        q -= 1
-                    lps[q] = v
-                    syms[q] = c
+                    _insort_desc(lps, syms, n_in, v, c)
                     n_in += 1
         for q in range(n_st):
             lps[n_in + q] = lps2[q]
