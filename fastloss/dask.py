@@ -894,6 +894,21 @@ def class_weights(y, *, method="balanced", beta=0.999, split_every=None):
 # ---------------------------------------------------------------- curves
 
 
+
+def _multiclass_block(state, y_true, y_score):
+    """(y, s) of one block for the multiclass AUC states (ovr and ovo), with
+    scikit-learn's checks of the scores; records the labels seen."""
+    s = np.asarray(y_score)
+    y = np.asarray(y_true)
+    if s.ndim != 2 or s.shape[1] != state.classes.size:
+        raise ValueError(f"y_score must have shape (N, {state.classes.size}), got {s.shape}")
+    if s.shape[0] and not np.allclose(1, s.sum(axis=1)):
+        raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up "
+                         "to 1.0 over classes")
+    state.seen = np.union1d(state.seen, np.unique(y))
+    return y, s
+
+
 class OvrCurves(_st.Metric):
     """One-vs-rest exact curves of ``(N, C)`` scores (one
     :class:`~fastloss.metrics.ExactCurve` per column, column k positive for
@@ -916,14 +931,7 @@ class OvrCurves(_st.Metric):
         self.flat = _st.ExactCurve(1, max_state_bytes=self.max_state_bytes)
 
     def update(self, y_true, y_score, *, sample_weight=None):
-        s = np.asarray(y_score)
-        y = np.asarray(y_true)
-        if s.ndim != 2 or s.shape[1] != self.classes.size:
-            raise ValueError(f"y_score must have shape (N, {self.classes.size}), got {s.shape}")
-        if s.shape[0] and not np.allclose(1, s.sum(axis=1)):
-            raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should "
-                             "sum up to 1.0 over classes")
-        self.seen = np.union1d(self.seen, np.unique(y))
+        y, s = _multiclass_block(self, y_true, y_score)
         for k, c in enumerate(self.curves):
             c.update(y, np.ascontiguousarray(s[:, k]), sample_weight=sample_weight)
         if self.micro:
@@ -1013,14 +1021,7 @@ class OvoCurves(_st.Metric):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' "
                              "must be None in this case.")
-        s = np.asarray(y_score)
-        y = np.asarray(y_true)
-        if s.ndim != 2 or s.shape[1] != self.classes.size:
-            raise ValueError(f"y_score must have shape (N, {self.classes.size}), got {s.shape}")
-        if s.shape[0] and not np.allclose(1, s.sum(axis=1)):
-            raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up "
-                             "to 1.0 over classes")
-        self.seen = np.union1d(self.seen, np.unique(y))
+        y, s = _multiclass_block(self, y_true, y_score)
         masks = [y == c for c in self.classes.tolist()]
         self.counts += np.array([m.sum() for m in masks], dtype=np.int64)
         for (a, b), (ca, cb) in self.curves.items():
