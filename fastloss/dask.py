@@ -894,7 +894,6 @@ def class_weights(y, *, method="balanced", beta=0.999, split_every=None):
 # ---------------------------------------------------------------- curves
 
 
-
 def _multiclass_block(state, y_true, y_score):
     """(y, s) of one block for the multiclass AUC states (ovr and ovo), with
     scikit-learn's checks of the scores; records the labels seen."""
