@@ -43,6 +43,10 @@ def _info() -> int:
     except Exception:  # pragma: no cover
         svml = "unknown"
     print(f"SVML          {svml} (fastloss uses its own vectorisable exp/log either way)")
+    from ._core import cpu
+
+    w = cpu.vector_width_info()
+    print(f"vector width  {w.get('width') or 'LLVM default'} on {w.get('cpu', '?')} ({w.get('reason', '?')}; FASTLOSS_VECTOR_WIDTH)")
     return 0
 
 

@@ -200,7 +200,9 @@ def write_json(results, path):
     try:
         import numba
 
-        meta.update(numba=numba.__version__, threads=numba.get_num_threads())
+        from .._core import cpu
+
+        meta.update(numba=numba.__version__, threads=numba.get_num_threads(), vector_width=cpu.vector_width_info())
     except Exception:  # pragma: no cover
         pass
     with open(path, "w") as f:
