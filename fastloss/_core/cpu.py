@@ -18,7 +18,10 @@ starts:
     ``default``: LLVM's own choice, which depends on the CPU: its tuning
     tables set ``prefer-256-bit`` for the Intel server parts (Skylake-X to
     Sapphire Rapids) but not for ``znver4``, where the default build already
-    uses ``zmm`` registers (checked on this project's Zen 4 host).
+    uses ``zmm`` registers (checked on this project's Zen 4 host).  With 512
+    bits (``512``, or ``default`` on ``znver4``) ``ctc_loss``'s gradient is
+    not bitwise reproducible across thread counts (last-bit differences, see
+    :data:`PREFER_256`).
 
 512 bits are requested by compiling with the host's own feature string plus
 ``-prefer-256-bit`` (``numba.config.CPU_FEATURES``), 256 bits with
@@ -44,15 +47,19 @@ ENV = "FASTLOSS_VECTOR_WIDTH"
 
 #: LLVM CPU names (``llvmlite.binding.get_host_cpu_name()``) on which the
 #: 512-bit build was measured faster for the exp/log-bound kernels
-#: (``scripts/vecwidth_cpu17.py``); an AVX-512 CPU not listed here or in
-#: :data:`PREFER_256` keeps LLVM's default.  ``znver4`` (AMD EPYC Zen 4):
-#: BCE, BCE-with-logits and focal loss take 0.64-0.69x the CPU time with
-#: 512 bits, softmax rows and CTC are within the noise (docs/benchmarks.md,
-#: "512-bit vectors").  LLVM's default there is already 512 bits; listing it
-#: keeps the choice if a later LLVM changes its tuning.
-PREFER_512: frozenset = frozenset({"znver4"})
-#: LLVM CPU names on which the 256-bit build was measured faster.
-PREFER_256: frozenset = frozenset()
+#: (``scripts/vecwidth_cpu17.py``) and keeps every contract; an AVX-512 CPU
+#: not listed here or in :data:`PREFER_256` keeps LLVM's default.
+PREFER_512: frozenset = frozenset()
+#: LLVM CPU names given 256-bit vectors.  ``znver4`` (AMD EPYC Zen 4), where
+#: LLVM's default is 512 bits: the 512-bit build makes BCE and focal loss
+#: 1.5x faster but float32 softmax rows at 64-200 classes up to 1.4x slower
+#: (docs/benchmarks.md, "512-bit vectors"), and it breaks a contract:
+#: ``ctc_loss``'s gradient changed in the last bit (~2e-18) with the thread
+#: count and between calls (tests/test_runtime.py, fork and pool workers),
+#: the summation order of some loop depending on where the allocator put the
+#: per-job scratch arrays.  With 256 bits every result is bitwise the same
+#: for any thread count, as on AVX2 hosts.
+PREFER_256: frozenset = frozenset({"znver4"})
 
 _state: dict = {}
 
@@ -81,7 +88,7 @@ def choose_width(setting: str | None, cpu_name: str, has_avx512: bool) -> tuple[
     if cpu_name in PREFER_512:
         return 512, f"auto: {cpu_name} is measured faster with 512-bit vectors"
     if cpu_name in PREFER_256:
-        return 256, f"auto: {cpu_name} is measured faster with 256-bit vectors"
+        return 256, f"auto: {cpu_name} runs with 256-bit vectors (measured; see PREFER_256)"
     return 0, f"auto: {cpu_name} has avx512f, no measured preference: LLVM's default"
 
 
