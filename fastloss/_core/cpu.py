@@ -112,10 +112,23 @@ def configure_numba(numba) -> None:
     _state.update(width=width, reason=reason, cpu=name)
 
 
+def host_has_avx512() -> bool:
+    """Whether LLVM sees ``avx512f`` on this host (cached)."""
+    if "avx512" not in _host_flags:
+        try:
+            _host_flags["avx512"] = bool(_host()[1].get("avx512f", False))
+        except Exception:  # pragma: no cover
+            _host_flags["avx512"] = False
+    return _host_flags["avx512"]
+
+
+_host_flags: dict = {}
+
+
 def vector_width_info() -> dict:
     """{'width': 512, 256 or 0 (LLVM's default), 'reason': ..., 'cpu': ...}
     (empty until the first kernel is loaded or compiled)."""
     return dict(_state)
 
 
-__all__ = ["ENV", "PREFER_256", "PREFER_512", "choose_width", "configure_numba", "vector_width_info"]
+__all__ = ["ENV", "PREFER_256", "PREFER_512", "host_has_avx512", "choose_width", "configure_numba", "vector_width_info"]

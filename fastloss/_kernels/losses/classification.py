@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ..._core.cpu import host_has_avx512
 from ..._core.jit import kernel, numba
 from ..._core.math import fexp, fexp32_nonpos, flog, log_kernel, maxnum
 
@@ -307,7 +308,13 @@ def _rowmax(xi):
 EXP_BLOCK = 64
 
 
-@kernel(inline=True)
+# Inlined into the rows kernel, except on AVX-512 hosts: there LLVM vectorised
+# the inlined row sum differently in the parallel kernel and in its serial
+# twin (float64 gradients differed in the last bit, tests/test_runtime.py
+# test_serial_path_bitwise_equal_to_parallel, at 256 and 512 bits alike); as
+# one function of its own both call the same code.  (Not inlined, a row costs
+# a call: measured up to 1.4x at C = 30 on that host, nothing at C >= 1000.)
+@kernel(inline=not host_has_avx512())
 def _exp_row(single, xi, m, gi, want_grad):
     """s = sum_j exp(x_j - m) in float64, e_j stored in ``gi`` if wanted.
 
