@@ -1,6 +1,10 @@
 """Issue 17: 256- vs 512-bit vectors, kernel CPU time only, one thread.
 
-python scripts/vecwidth_cpu17.py [rounds] [repeats]
+python scripts/vecwidth_cpu17.py [rounds] [repeats] [kernels|classes]
+``kernels`` (default): the exp/log-bound kernels below.  ``classes``:
+cross_entropy float32 alone, 2e7 logits in rows of C = 10 ... 32000 (on an
+AVX-512 host the row maximum's scalar tail shows at C = 100; see
+docs/benchmarks.md, "AMD EPYC (Zen 4, AVX-512)").
 The wall-clock A/B of scripts/vecwidth17.py mixes the vector width with page
 faults and the other thread's timing; this one isolates the kernels: one Numba
 thread, reused output buffers (`grad_out`, no page faults after the warm-up),
@@ -66,15 +70,35 @@ out["width"] = cpu.vector_width_info().get("width")
 print(json.dumps(out))
 """
 
+CLASSES = r'''
+import json, statistics, sys, time, numpy as np, numba, fastloss
+numba.set_num_threads(1)
+rng = np.random.default_rng(0); out = {}
+def med(f, r):
+    f(); ts = []
+    for _ in range(r):
+        t = time.thread_time(); f(); ts.append(time.thread_time() - t)
+    return statistics.median(ts)
+for C in (10, 30, 64, 100, 128, 200, 1000, 32000):
+    R = 2 * 10**7 // C
+    x = rng.standard_normal((R, C), dtype=np.float32); t = rng.integers(0, C, R); go = np.empty_like(x)
+    out[f"C{C} fwd"] = med(lambda: fastloss.cross_entropy(x, t), int(sys.argv[1]))
+    out[f"C{C} fwd+grad"] = med(lambda: fastloss.cross_entropy(x, t, return_grad=True, grad_out=go), int(sys.argv[1]))
+from fastloss._core import cpu
+out["width"] = cpu.vector_width_info().get("width")
+print(json.dumps(out))
+'''
+
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 reps = sys.argv[2] if len(sys.argv) > 2 else "7"
+child = CLASSES if len(sys.argv) > 3 and sys.argv[3] == "classes" else CHILD
 caches = {w: tempfile.mkdtemp(prefix=f"nc{w}_") for w in ("256", "512")}
 res = {"256": [], "512": []}
 print("load", os.getloadavg(), flush=True)
 for r in range(rounds + 1):
     for w in ("256", "512"):
         env = dict(os.environ, FASTLOSS_VECTOR_WIDTH=w, NUMBA_CACHE_DIR=caches[w])
-        p = subprocess.run([sys.executable, "-c", CHILD, reps if r else "1"], env=env, capture_output=True, text=True)
+        p = subprocess.run([sys.executable, "-c", child, reps if r else "1"], env=env, capture_output=True, text=True)
         if p.returncode:
             sys.exit(p.stderr)
         if r:  # round 0 compiles

@@ -41,6 +41,7 @@ This module imports neither Numba nor llvmlite at import time.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 ENV = "FASTLOSS_VECTOR_WIDTH"
@@ -106,23 +107,16 @@ def configure_numba(numba) -> None:
     except Exception as e:  # pragma: no cover - llvmlite always present with numba
         _state.update(width=0, reason=f"host CPU unknown ({e}): LLVM's default")
         return
-    width, reason = choose_width(os.environ.get(ENV), name, bool(feats.get("avx512f", False)))
+    width, reason = choose_width(os.environ.get(ENV), name, host_has_avx512())
     if width:
         cfg.CPU_FEATURES = feats.flatten() + (",-prefer-256-bit" if width == 512 else ",+prefer-256-bit")
     _state.update(width=width, reason=reason, cpu=name)
 
 
+@functools.lru_cache(maxsize=None)
 def host_has_avx512() -> bool:
-    """Whether LLVM sees ``avx512f`` on this host (cached)."""
-    if "avx512" not in _host_flags:
-        try:
-            _host_flags["avx512"] = bool(_host()[1].get("avx512f", False))
-        except Exception:  # pragma: no cover
-            _host_flags["avx512"] = False
-    return _host_flags["avx512"]
-
-
-_host_flags: dict = {}
+    """Whether LLVM sees ``avx512f`` on this host."""
+    return bool(_host()[1].get("avx512f", False))
 
 
 def vector_width_info() -> dict:
